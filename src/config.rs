@@ -1,0 +1,440 @@
+//! The plant's configuration (`config/gemba.toml`): plant, crews and capacity, defaults, targets.
+//! Validated when loaded, so the rest of the code can trust it; secrets never live here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::model::Kind;
+
+/// The example config shipped in `config/gemba.toml`, which describes the demo plant. It is the
+/// default when no config file exists, so a fresh install shows a full board.
+pub const DEFAULT_CONFIG: &str = include_str!("../config/gemba.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("config file {path}: {key}: {message}")]
+    Invalid {
+        path: String,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub plant: Plant,
+    #[serde(default)]
+    pub crews: Vec<Crew>,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub targets: BTreeMap<String, Target>,
+    #[serde(default)]
+    pub pull: PullSettings,
+    /// Where the config was read from, for messages; not a key in the file.
+    #[serde(skip)]
+    pub origin: String,
+    /// The folder beside the config file, where extra CSV profiles live (`profiles/*.toml`).
+    #[serde(skip)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plant {
+    pub name: String,
+    /// IANA time zone name; days, due dates given as bare dates and ISO weeks begin here.
+    #[serde(default = "utc_name")]
+    pub timezone: String,
+    #[serde(skip, default = "utc")]
+    pub tz: Tz,
+}
+
+fn utc_name() -> String {
+    "UTC".into()
+}
+fn utc() -> Tz {
+    Tz::UTC
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crew {
+    pub name: String,
+    pub site: Option<String>,
+    pub area: Option<String>,
+    pub technicians: f64,
+    /// Straight time plus scheduled overtime, per technician.
+    pub hours_per_week: f64,
+    /// Training, meetings, leave: hours per week for the whole crew.
+    #[serde(default)]
+    pub indirect_hours_per_week: f64,
+    /// Hours of one shift, per technician (pull scheduling).
+    #[serde(default = "default_shift_hours")]
+    pub shift_hours: f64,
+    /// Hours of the crew's day that go to indirect work (pull scheduling).
+    #[serde(default)]
+    pub indirect_hours_per_day: f64,
+    /// The most orders in progress plus pulled at once.
+    #[serde(default = "default_wip_limit")]
+    pub wip_limit: u32,
+}
+
+fn default_shift_hours() -> f64 {
+    8.0
+}
+fn default_wip_limit() -> u32 {
+    10
+}
+
+impl Crew {
+    /// SMRP crew capacity in hours per week.
+    pub fn capacity_hours_per_week(&self) -> f64 {
+        self.technicians * self.hours_per_week - self.indirect_hours_per_week
+    }
+}
+
+/// Default estimate when an order has none: one number for every kind, or one per kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum EstimateHours {
+    All(f64),
+    PerKind(BTreeMap<String, f64>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    #[serde(default = "default_estimate")]
+    pub estimate_hours: EstimateHours,
+}
+
+fn default_estimate() -> EstimateHours {
+    EstimateHours::All(2.0)
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            estimate_hours: default_estimate(),
+        }
+    }
+}
+
+impl Defaults {
+    /// The estimate used for an order of `kind` that has none of its own.
+    pub fn estimate_for(&self, kind: Kind) -> f64 {
+        match &self.estimate_hours {
+            EstimateHours::All(h) => *h,
+            EstimateHours::PerKind(m) => m.get(kind.as_str()).copied().unwrap_or(2.0),
+        }
+    }
+}
+
+/// Grace before a PM order counts as late (metrics.md, `pm_compliance_pct`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum PmGrace {
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "1d")]
+    OneDay,
+    #[serde(rename = "20pct")]
+    TwentyPct,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    #[serde(default)]
+    pub pm_grace: PmGrace,
+    #[serde(default = "default_window")]
+    pub window_days: u32,
+}
+
+fn default_window() -> u32 {
+    28
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            pm_grace: PmGrace::None,
+            window_days: default_window(),
+        }
+    }
+}
+
+/// A target for one metric: green inside `[min, max]`, amber within `amber` (a fraction of the
+/// bound) outside it, red beyond.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    #[serde(default = "default_amber")]
+    pub amber: f64,
+}
+
+fn default_amber() -> f64 {
+    0.1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullSettings {
+    /// Weight of priority 1 to 5.
+    #[serde(default = "default_weights")]
+    pub priority_weights: [f64; 5],
+    #[serde(default = "default_criticality")]
+    pub default_criticality: u8,
+    #[serde(default = "default_overdue_bonus")]
+    pub overdue_bonus: f64,
+}
+
+fn default_weights() -> [f64; 5] {
+    [10.0, 8.0, 6.0, 4.0, 2.0]
+}
+fn default_criticality() -> u8 {
+    5
+}
+fn default_overdue_bonus() -> f64 {
+    10.0
+}
+
+impl Default for PullSettings {
+    fn default() -> Self {
+        PullSettings {
+            priority_weights: default_weights(),
+            default_criticality: default_criticality(),
+            overdue_bonus: default_overdue_bonus(),
+        }
+    }
+}
+
+/// The metric names a target may be set for (the JSON keys of metrics.md).
+pub const TARGETABLE: &[&str] = &[
+    "backlog_weeks",
+    "ready_backlog_weeks",
+    "reactive_pct",
+    "reactive_count_pct",
+    "emergency_pct",
+    "pm_compliance_pct",
+    "schedule_compliance_pct",
+    "overdue_count",
+    "completion_ratio",
+    "on_time_pct",
+    "mean_age_days",
+    "mttr_hours",
+];
+
+impl Config {
+    /// Loads the config: the file given, else `config/gemba.toml` if it exists, else the built-in
+    /// demo-plant config.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (text, origin, dir) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?,
+                p.display().to_string(),
+                p.parent().map(Path::to_path_buf),
+            ),
+            None => {
+                let p = Path::new("config/gemba.toml");
+                if p.exists() {
+                    return Config::load(Some(p));
+                }
+                (
+                    DEFAULT_CONFIG.to_string(),
+                    "(built-in demo config)".to_string(),
+                    None,
+                )
+            }
+        };
+        let mut cfg = Config::parse(&text, &origin)?;
+        cfg.dir = dir;
+        Ok(cfg)
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        cfg.origin = origin.to_string();
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn invalid(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.origin.clone(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        self.plant.tz = self.plant.timezone.parse::<Tz>().map_err(|_| {
+            self.invalid(
+                "plant.timezone",
+                format!(
+                    "`{}` is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/Chicago)",
+                    self.plant.timezone
+                ),
+            )
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.crews.iter().enumerate() {
+            let key = |k: &str| format!("crews[{i}].{k} (crew `{}`)", c.name);
+            if c.name.trim().is_empty() {
+                return Err(self.invalid(format!("crews[{i}].name"), "must not be empty"));
+            }
+            if !seen.insert(c.name.clone()) {
+                return Err(self.invalid(key("name"), "the same crew name appears twice"));
+            }
+            for (k, v) in [
+                ("technicians", c.technicians),
+                ("hours_per_week", c.hours_per_week),
+                ("indirect_hours_per_week", c.indirect_hours_per_week),
+                ("shift_hours", c.shift_hours),
+                ("indirect_hours_per_day", c.indirect_hours_per_day),
+            ] {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(self.invalid(key(k), format!("must be a number >= 0, got {v}")));
+                }
+            }
+            if c.indirect_hours_per_week > c.technicians * c.hours_per_week {
+                return Err(self.invalid(
+                    key("indirect_hours_per_week"),
+                    format!(
+                        "{} is more than the crew's {} x {} = {} hours",
+                        c.indirect_hours_per_week,
+                        c.technicians,
+                        c.hours_per_week,
+                        c.technicians * c.hours_per_week
+                    ),
+                ));
+            }
+        }
+        if let EstimateHours::PerKind(m) = &self.defaults.estimate_hours {
+            for (k, v) in m {
+                if k.parse::<Kind>().is_err() {
+                    return Err(self.invalid(
+                        format!("defaults.estimate_hours.{k}"),
+                        format!("unknown kind; expected one of: {}", Kind::spellings()),
+                    ));
+                }
+                if !(v.is_finite() && *v > 0.0) {
+                    return Err(self.invalid(
+                        format!("defaults.estimate_hours.{k}"),
+                        format!("must be > 0, got {v}"),
+                    ));
+                }
+            }
+        } else if let EstimateHours::All(v) = self.defaults.estimate_hours
+            && !(v.is_finite() && v > 0.0)
+        {
+            return Err(self.invalid("defaults.estimate_hours", format!("must be > 0, got {v}")));
+        }
+        if self.metrics.window_days == 0 {
+            return Err(self.invalid("metrics.window_days", "must be at least 1"));
+        }
+        for (name, t) in &self.targets {
+            if !TARGETABLE.contains(&name.as_str()) {
+                return Err(self.invalid(
+                    format!("targets.{name}"),
+                    format!(
+                        "unknown metric; targets can be set for: {}",
+                        TARGETABLE.join(", ")
+                    ),
+                ));
+            }
+            if t.min.is_none() && t.max.is_none() {
+                return Err(self.invalid(format!("targets.{name}"), "give `min`, `max` or both"));
+            }
+        }
+        if !(1..=10).contains(&self.pull.default_criticality) {
+            return Err(self.invalid("pull.default_criticality", "must be from 1 to 10"));
+        }
+        Ok(())
+    }
+
+    /// The crew of this name, if the config has one.
+    pub fn crew(&self, name: &str) -> Option<&Crew> {
+        self.crews.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_is_valid() {
+        let cfg = Config::parse(DEFAULT_CONFIG, "config/gemba.toml").unwrap();
+        assert!(cfg.crews.len() >= 3);
+        assert_ne!(cfg.plant.tz, Tz::UTC);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let err = Config::parse("[plant]\nname = \"x\"\ncolour = 1\n", "t.toml").unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+        let err = Config::parse(
+            "[plant]\nname = \"x\"\n[[crews]]\nname = \"M\"\ntechnicians = \"ten\"\nhours_per_week = 40\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("technicians"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key() {
+        let err = Config::parse(
+            "[plant]\nname = \"x\"\ntimezone = \"Mars/Olympus\"\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("plant.timezone"), "{err}");
+        let err = Config::parse(
+            "[plant]\nname = \"x\"\n[targets.backlog_wks]\nmax = 4\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("targets.backlog_wks"), "{err}");
+        let err = Config::parse(
+            "[plant]\nname = \"x\"\n[metrics]\npm_grace = \"2d\"\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("pm_grace"), "{err}");
+    }
+
+    #[test]
+    fn capacity_is_smrp_crew_capacity() {
+        let cfg = Config::parse(
+            "[plant]\nname = \"x\"\n[[crews]]\nname = \"M\"\ntechnicians = 10\nhours_per_week = 30\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(cfg.crews[0].capacity_hours_per_week(), 300.0);
+        assert_eq!(cfg.defaults.estimate_for(Kind::Emergency), 2.0);
+    }
+}

@@ -1,0 +1,11 @@
+//! Gemba: the lean maintenance board. Work orders come in from CMMS exports and APIs through one
+//! mapping engine, live in one store, and flow one way into metrics, the board and the CLI.
+//!
+//! Data flow: source -> [`mapping`] -> [`store`] -> metrics -> board / API / CLI.
+
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod mapping;
+pub mod model;
+pub mod store;

@@ -1,0 +1,322 @@
+//! The `gemba` command: parses arguments, calls the library, prints. No logic of its own.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use gemba::config::Config;
+use gemba::demo::{self, DemoParams};
+use gemba::import::{ImportOptions, import_file};
+use gemba::mapping::{BUILTIN_PROFILES, Mapping};
+use gemba::store::{RunCounts, RunKind, RunMeta, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "gemba",
+    version,
+    about = "The lean maintenance board: work orders from your CMMS, the numbers your crew steers by, and what to pull next."
+)]
+struct Cli {
+    /// Store URL: sqlite:FILE (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "GEMBA_DB",
+        default_value = "sqlite:gemba.db"
+    )]
+    db: String,
+    /// Config file; default config/gemba.toml if it exists, else the built-in demo plant.
+    #[arg(long, global = true, env = "GEMBA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import CSV exports through a mapping profile (one transaction per file).
+    Import(ImportArgs),
+    /// Fill the store with the demo plant, or write it as a generic CSV with --csv.
+    Demo(DemoArgs),
+    /// List import runs, or the rejected rows of one run.
+    Imports {
+        /// Show the rejected rows of this run.
+        #[arg(long, value_name = "RUN")]
+        rejections: Option<i64>,
+        /// How many runs to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// List the CSV profiles: shipped ones and those in <config dir>/csv/.
+    Profiles,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// CSV files to import, each in its own transaction.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Mapping profile: a shipped name (generic, atlas, maximo, sap-pm), one in <config dir>/csv/, or a .toml path.
+    #[arg(long)]
+    profile: String,
+    /// The `source` of the imported orders (default: the profile's).
+    #[arg(long)]
+    source: Option<String>,
+    /// Any rejected row fails the file and writes nothing.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Random seed: the same seed gives the same plant.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Orders created per day, on average.
+    #[arg(long, default_value_t = 30.0)]
+    orders_per_day: f64,
+    /// Days of history up to --until.
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// Last day of history (plant time); default today.
+    #[arg(long)]
+    until: Option<NaiveDate>,
+    /// Write a generic CSV to this file instead of filling the store ("-" for stdout).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// With --csv: exactly this many orders (any number; memory does not grow with it).
+    #[arg(long, requires = "csv")]
+    orders: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GEMBA_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Import(args) => import(&cli.db, &config, args),
+        Command::Demo(args) => demo_cmd(&cli.db, &config, args),
+        Command::Imports { rejections, limit } => imports(&cli.db, rejections, limit),
+        Command::Profiles => profiles(&config),
+    }
+}
+
+fn open(db: &str) -> Result<Store> {
+    Store::open(db).with_context(|| format!("opening the store {db}"))
+}
+
+fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
+    let mapping = Mapping::find(&args.profile, config.dir.as_deref(), config.plant.tz)?;
+    let mut store = open(db)?;
+    let fail_after_rows = match std::env::var("GEMBA_FAIL_AFTER_ROWS") {
+        Ok(v) => Some(
+            v.parse()
+                .context("GEMBA_FAIL_AFTER_ROWS must be a number")?,
+        ),
+        Err(_) => None,
+    };
+    let opts = ImportOptions {
+        source: args.source,
+        strict: args.strict,
+        progress: true,
+        fail_after_rows,
+    };
+    let mut failed = 0;
+    for file in &args.files {
+        match import_file(&mut store, file, &mapping, &opts) {
+            Ok(r) => {
+                let c = r.counts;
+                println!(
+                    "{}: read {}, upserted {}, rejected {} in {:.2} s (run {}, source {}, profile {})",
+                    file.display(),
+                    c.read,
+                    c.upserted,
+                    c.rejected,
+                    r.seconds,
+                    r.run_id,
+                    r.source,
+                    mapping.name
+                );
+                if !r.absent_columns.is_empty() {
+                    println!(
+                        "  columns not in the file, left empty: {}",
+                        r.absent_columns.join(", ")
+                    );
+                }
+                for rej in &r.first_rejections {
+                    println!(
+                        "  line {}: {} = `{}`: {}",
+                        rej.line, rej.field, rej.value, rej.reason
+                    );
+                }
+                if c.rejected > r.first_rejections.len() as u64 {
+                    println!(
+                        "  ... {} more; all of them: gemba imports --rejections {}",
+                        c.rejected - r.first_rejections.len() as u64,
+                        r.run_id
+                    );
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} file(s) failed; the store holds what it held before each of them",
+            args.files.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo_cmd(db: &str, config: &Config, args: DemoArgs) -> Result<ExitCode> {
+    if !(args.orders_per_day.is_finite() && args.orders_per_day > 0.0) {
+        bail!("--orders-per-day must be a number > 0");
+    }
+    if args.days == 0 {
+        bail!("--days must be at least 1");
+    }
+    let tz = config.plant.tz;
+    let mut p = DemoParams::year_to_today(args.seed, args.orders_per_day, args.days, tz);
+    if let Some(until) = args.until {
+        p.until = until;
+    }
+    if let Some(n) = args.orders {
+        p.orders = n;
+    }
+    if let Some(path) = args.csv {
+        let n = if path.as_os_str() == "-" {
+            demo::write_csv(std::io::stdout().lock(), demo::orders(p), tz)?
+        } else {
+            let f = std::fs::File::create(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            demo::write_csv(
+                std::io::BufWriter::with_capacity(1 << 20, f),
+                demo::orders(p),
+                tz,
+            )
+            .with_context(|| format!("writing {}", path.display()))?
+        };
+        if path.as_os_str() != "-" {
+            println!(
+                "wrote {n} demo orders to {} (import with: gemba import {} --profile generic)",
+                path.display(),
+                path.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut store = open(db)?;
+    let meta = RunMeta {
+        kind: RunKind::Demo,
+        source: demo::DEMO_SOURCE.into(),
+        file: None,
+        profile: None,
+        started_at: chrono::Utc::now(),
+    };
+    let mut tx = store.begin_import(&meta, true)?;
+    let mut counts = RunCounts::default();
+    for o in demo::orders(p) {
+        tx.upsert(&o)?;
+        counts.read += 1;
+        counts.upserted += 1;
+    }
+    let run = tx.commit(counts)?;
+    println!(
+        "demo plant `{}`: {} orders over {} days in {db} (run {run}); the demo's crews are those of config/gemba.toml",
+        config.plant.name, counts.upserted, args.days
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn imports(db: &str, rejections: Option<i64>, limit: usize) -> Result<ExitCode> {
+    let store = open(db)?;
+    if let Some(run) = rejections {
+        let rows = store.rejections(run)?;
+        if rows.is_empty() {
+            println!("run {run} has no rejected rows");
+        }
+        println!("{:>7}  {:<18} {:<24} reason", "line", "field", "value");
+        for r in rows {
+            println!(
+                "{:>7}  {:<18} {:<24} {}",
+                r.line,
+                r.field,
+                format!("`{}`", r.value),
+                r.reason
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runs = store.runs(limit)?;
+    if runs.is_empty() {
+        println!("no imports yet: try `gemba demo` or `gemba import FILE --profile generic`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let colour = std::io::stdout().is_terminal();
+    println!(
+        "{:>5}  {:<19}  {:<5} {:<12} {:>9} {:>9} {:>8}  {:<9} file / error",
+        "run", "started (UTC)", "kind", "source", "read", "upserted", "rejected", "outcome"
+    );
+    for r in runs {
+        let outcome = match (r.outcome.as_str(), colour) {
+            ("failed", true) => "\x1b[31mfailed\x1b[0m   ".to_string(),
+            (o, _) => format!("{o:<9}"),
+        };
+        println!(
+            "{:>5}  {:<19}  {:<5} {:<12} {:>9} {:>9} {:>8}  {} {}",
+            r.id,
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            r.kind,
+            r.source,
+            r.counts.read,
+            r.counts.upserted,
+            r.counts.rejected,
+            outcome,
+            r.error.or(r.file).unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profiles(config: &Config) -> Result<ExitCode> {
+    for (name, _) in BUILTIN_PROFILES {
+        let m = Mapping::find(name, config.dir.as_deref(), config.plant.tz)?;
+        println!("{name:<10} {}", m.description);
+    }
+    let user_dir = config.dir.as_ref().map(|d| d.join("csv"));
+    if let Some(rd) = user_dir.and_then(|dir| std::fs::read_dir(dir).ok()) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let m = Mapping::from_file(&p, config.plant.tz)?;
+                println!("{:<10} {} ({})", m.name, m.description, p.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

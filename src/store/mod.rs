@@ -1,0 +1,218 @@
+//! The store facade: work orders, import runs with their rejected rows, and daily snapshots.
+//! Callers see only this module; the SQLite engine sits behind it (and a PostgreSQL one can join
+//! it) so nothing outside knows SQL. Every import is one transaction: all of it or none of it.
+
+mod sqlite;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::model::WorkOrder;
+
+/// At most this many rejected rows are kept per run; the run's count stays exact.
+pub const MAX_STORED_REJECTIONS: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported store URL `{0}`: use sqlite:FILE (e.g. sqlite:gemba.db){1}")]
+    Url(String, &'static str),
+    #[error("store {url}: {source}")]
+    Sqlite {
+        url: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("store {url}: the stored row {what} is not valid: {reason}")]
+    Corrupt {
+        url: String,
+        what: String,
+        reason: String,
+    },
+}
+
+/// What kind of run brought orders in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    Csv,
+    Sync,
+    Demo,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Csv => "csv",
+            RunKind::Sync => "sync",
+            RunKind::Demo => "demo",
+        }
+    }
+}
+
+/// The identity of a run, known before it starts.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub kind: RunKind,
+    pub source: String,
+    pub file: Option<String>,
+    pub profile: Option<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Row counts of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub read: u64,
+    pub upserted: u64,
+    pub rejected: u64,
+}
+
+/// A row that was not imported: where, which field, the value as found, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub line: u64,
+    pub field: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// A stored run, as `/imports` and `gemba imports` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRun {
+    pub id: i64,
+    pub kind: String,
+    pub source: String,
+    pub file: Option<String>,
+    pub profile: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub counts: RunCounts,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// The store, opened from a URL.
+pub struct Store {
+    engine: sqlite::Sqlite,
+}
+
+/// An import in progress: one transaction. Dropping it without `commit` rolls everything back.
+pub struct ImportTx<'s> {
+    inner: sqlite::ImportTx<'s>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `url` and brings its schema up to date.
+    /// `sqlite:FILE`, `sqlite://FILE` and `sqlite::memory:` are understood.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+            rest
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            rest
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(StoreError::Url(
+                url.split('@').next_back().unwrap_or(url).to_string(),
+                "; PostgreSQL is not part of this build yet",
+            ));
+        } else {
+            return Err(StoreError::Url(url.to_string(), ""));
+        };
+        if path.is_empty() {
+            return Err(StoreError::Url(url.to_string(), ""));
+        }
+        Ok(Store {
+            engine: sqlite::Sqlite::open(url, path)?,
+        })
+    }
+
+    /// Starts an import. With `replace_source`, the source's stored orders are removed first
+    /// (inside the same transaction), so the import's rows become the whole of that source.
+    pub fn begin_import(
+        &mut self,
+        meta: &RunMeta,
+        replace_source: bool,
+    ) -> Result<ImportTx<'_>, StoreError> {
+        Ok(ImportTx {
+            inner: self.engine.begin_import(meta, replace_source)?,
+        })
+    }
+
+    /// Records a run that failed: no orders were written. Its rejections are kept for the report.
+    pub fn record_failed_run(
+        &mut self,
+        meta: &RunMeta,
+        counts: RunCounts,
+        error: &str,
+        rejections: &[Rejection],
+    ) -> Result<i64, StoreError> {
+        self.engine
+            .record_failed_run(meta, counts, error, rejections)
+    }
+
+    /// The most recent runs, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<ImportRun>, StoreError> {
+        self.engine.runs(limit)
+    }
+
+    /// The stored rejected rows of a run, in line order.
+    pub fn rejections(&self, run_id: i64) -> Result<Vec<Rejection>, StoreError> {
+        self.engine.rejections(run_id)
+    }
+
+    pub fn order_count(&self) -> Result<u64, StoreError> {
+        self.engine.order_count()
+    }
+
+    /// Every stored order, in key order.
+    pub fn orders(&self) -> Result<Vec<WorkOrder>, StoreError> {
+        self.engine.orders()
+    }
+
+    /// Stores (or replaces) the metrics JSON of one scope for one day.
+    pub fn put_snapshot(
+        &mut self,
+        date: NaiveDate,
+        scope: &str,
+        metrics_json: &str,
+    ) -> Result<(), StoreError> {
+        self.engine.put_snapshot(date, scope, metrics_json)
+    }
+
+    pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {
+        self.engine.snapshot(date, scope)
+    }
+}
+
+impl ImportTx<'_> {
+    /// Inserts the order, or replaces the stored one with the same (source, id).
+    pub fn upsert(&mut self, order: &WorkOrder) -> Result<(), StoreError> {
+        self.inner.upsert(order)
+    }
+
+    /// Keeps a rejected row with the run (up to [`MAX_STORED_REJECTIONS`]).
+    pub fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
+        self.inner.reject(r)
+    }
+
+    /// Makes the import permanent and closes its run as succeeded; returns the run id.
+    pub fn commit(self, counts: RunCounts) -> Result<i64, StoreError> {
+        self.inner.commit(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        assert!(matches!(Store::open("mysql://x"), Err(StoreError::Url(..))));
+        let e = Store::open("postgres://user:secret@db/gemba")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            !e.contains("secret"),
+            "a password in a URL must not be echoed: {e}"
+        );
+        assert!(Store::open("sqlite::memory:").is_ok());
+    }
+}

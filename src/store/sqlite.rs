@@ -1,0 +1,438 @@
+//! SQLite engine of the store: one file, WAL, migrations by `PRAGMA user_version`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{ImportRun, MAX_STORED_REJECTIONS, Rejection, RunCounts, RunMeta, StoreError};
+use crate::model::WorkOrder;
+
+/// Schema versions, applied in order; the index + 1 is the version. Never edit a shipped entry:
+/// add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE orders (
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    site TEXT,
+    area TEXT,
+    crew TEXT,
+    assignee TEXT,
+    asset_id TEXT,
+    asset_name TEXT,
+    asset_criticality INTEGER,
+    created_at INTEGER NOT NULL,
+    due_at INTEGER,
+    scheduled_start INTEGER,
+    started_at INTEGER,
+    completed_at INTEGER,
+    updated_at INTEGER,
+    estimated_hours REAL,
+    actual_hours REAL,
+    downtime_hours REAL,
+    pm_interval_days INTEGER,
+    PRIMARY KEY (source, id)
+) WITHOUT ROWID;
+
+CREATE TABLE import_runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    file TEXT,
+    profile TEXT,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    rows_read INTEGER NOT NULL DEFAULT 0,
+    rows_upserted INTEGER NOT NULL DEFAULT 0,
+    rows_rejected INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL,
+    error TEXT
+);
+
+CREATE TABLE rejected_rows (
+    run_id INTEGER NOT NULL REFERENCES import_runs(id) ON DELETE CASCADE,
+    line INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX rejected_rows_run ON rejected_rows (run_id, line);
+
+CREATE TABLE snapshots (
+    date TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    written_at INTEGER NOT NULL,
+    PRIMARY KEY (date, scope)
+) WITHOUT ROWID;
+"#];
+
+const ORDER_COLUMNS: &str = "source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days";
+
+pub struct Sqlite {
+    conn: Connection,
+    url: String,
+}
+
+pub struct ImportTx<'s> {
+    tx: Transaction<'s>,
+    url: &'s str,
+    run_id: i64,
+    stored_rejections: usize,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn ms_opt(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(ms)
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+impl Sqlite {
+    pub fn open(url: &str, path: &str) -> Result<Sqlite, StoreError> {
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(err)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let tx = conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(Sqlite {
+            conn,
+            url: url.to_string(),
+        })
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite {
+            url: self.url.clone(),
+            source,
+        }
+    }
+
+    pub fn begin_import(
+        &mut self,
+        meta: &RunMeta,
+        replace_source: bool,
+    ) -> Result<ImportTx<'_>, StoreError> {
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO import_runs (kind, source, file, profile, started_at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
+            params![meta.kind.as_str(), meta.source, meta.file, meta.profile, ms(meta.started_at)],
+        )
+        .map_err(err)?;
+        let run_id = tx.last_insert_rowid();
+        if replace_source {
+            tx.execute("DELETE FROM orders WHERE source = ?1", [&meta.source])
+                .map_err(err)?;
+        }
+        Ok(ImportTx {
+            tx,
+            url,
+            run_id,
+            stored_rejections: 0,
+        })
+    }
+
+    pub fn record_failed_run(
+        &mut self,
+        meta: &RunMeta,
+        counts: RunCounts,
+        error: &str,
+        rejections: &[Rejection],
+    ) -> Result<i64, StoreError> {
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO import_runs (kind, source, file, profile, started_at, finished_at, rows_read, rows_upserted, rows_rejected, outcome, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 'failed', ?9)",
+            params![
+                meta.kind.as_str(),
+                meta.source,
+                meta.file,
+                meta.profile,
+                ms(meta.started_at),
+                ms(Utc::now()),
+                counts.read as i64,
+                counts.rejected as i64,
+                error
+            ],
+        )
+        .map_err(err)?;
+        let run_id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx
+                .prepare("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(err)?;
+            for r in rejections.iter().take(MAX_STORED_REJECTIONS) {
+                stmt.execute(params![run_id, r.line as i64, r.field, r.value, r.reason])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(run_id)
+    }
+
+    pub fn runs(&self, limit: usize) -> Result<Vec<ImportRun>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, kind, source, file, profile, started_at, finished_at, rows_read, rows_upserted, rows_rejected, outcome, error FROM import_runs ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(ImportRun {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    source: r.get(2)?,
+                    file: r.get(3)?,
+                    profile: r.get(4)?,
+                    started_at: from_ms(r.get(5)?),
+                    finished_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
+                    counts: RunCounts {
+                        read: r.get::<_, i64>(7)? as u64,
+                        upserted: r.get::<_, i64>(8)? as u64,
+                        rejected: r.get::<_, i64>(9)? as u64,
+                    },
+                    outcome: r.get(10)?,
+                    error: r.get(11)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn rejections(&self, run_id: i64) -> Result<Vec<Rejection>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT line, field, value, reason FROM rejected_rows WHERE run_id = ?1 ORDER BY line, rowid")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([run_id], |r| {
+                Ok(Rejection {
+                    line: r.get::<_, i64>(0)? as u64,
+                    field: r.get(1)?,
+                    value: r.get(2)?,
+                    reason: r.get(3)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn order_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM orders", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(self.err())
+    }
+
+    pub fn orders(&self) -> Result<Vec<WorkOrder>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY source, id"
+            ))
+            .map_err(self.err())?;
+        let mut rows = stmt.query([]).map_err(self.err())?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(self.err())? {
+            out.push(self.order_from_row(r)?);
+        }
+        Ok(out)
+    }
+
+    fn order_from_row(&self, r: &rusqlite::Row<'_>) -> Result<WorkOrder, StoreError> {
+        let corrupt = |what: String, reason: String| StoreError::Corrupt {
+            url: self.url.clone(),
+            what,
+            reason,
+        };
+        let get = |e: rusqlite::Error| StoreError::Sqlite {
+            url: self.url.clone(),
+            source: e,
+        };
+        let source: String = r.get(0).map_err(get)?;
+        let id: String = r.get(1).map_err(get)?;
+        let key = || format!("({source}, {id})");
+        let kind: String = r.get(3).map_err(get)?;
+        let status: String = r.get(4).map_err(get)?;
+        let time = |i: usize| -> Result<Option<DateTime<Utc>>, StoreError> {
+            Ok(r.get::<_, Option<i64>>(i).map_err(get)?.map(from_ms))
+        };
+        Ok(WorkOrder {
+            title: r.get(2).map_err(get)?,
+            kind: kind.parse().map_err(|e| corrupt(key(), e))?,
+            status: status.parse().map_err(|e| corrupt(key(), e))?,
+            priority: crate::model::Priority::new(r.get(5).map_err(get)?)
+                .map_err(|e| corrupt(key(), e))?,
+            site: r.get(6).map_err(get)?,
+            area: r.get(7).map_err(get)?,
+            crew: r.get(8).map_err(get)?,
+            assignee: r.get(9).map_err(get)?,
+            asset_id: r.get(10).map_err(get)?,
+            asset_name: r.get(11).map_err(get)?,
+            asset_criticality: r
+                .get::<_, Option<i64>>(12)
+                .map_err(get)?
+                .map(crate::model::Criticality::new)
+                .transpose()
+                .map_err(|e| corrupt(key(), e))?,
+            created_at: from_ms(r.get(13).map_err(get)?),
+            due_at: time(14)?,
+            scheduled_start: time(15)?,
+            started_at: time(16)?,
+            completed_at: time(17)?,
+            updated_at: time(18)?,
+            estimated_hours: r.get(19).map_err(get)?,
+            actual_hours: r.get(20).map_err(get)?,
+            downtime_hours: r.get(21).map_err(get)?,
+            pm_interval_days: r.get::<_, Option<i64>>(22).map_err(get)?.map(|d| d as u32),
+            source,
+            id,
+        })
+    }
+
+    pub fn put_snapshot(
+        &mut self,
+        date: NaiveDate,
+        scope: &str,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO snapshots (date, scope, metrics, written_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(date, scope) DO UPDATE SET metrics = excluded.metrics, written_at = excluded.written_at",
+                params![date.to_string(), scope, json, ms(Utc::now())],
+            )
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
+    pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT metrics FROM snapshots WHERE date = ?1 AND scope = ?2",
+                params![date.to_string(), scope],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+}
+
+impl ImportTx<'_> {
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite {
+            url: self.url.to_string(),
+            source,
+        }
+    }
+
+    pub fn upsert(&mut self, o: &WorkOrder) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO orders (source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
+                 ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, status = excluded.status, priority = excluded.priority, site = excluded.site, area = excluded.area, crew = excluded.crew, assignee = excluded.assignee, asset_id = excluded.asset_id, asset_name = excluded.asset_name, asset_criticality = excluded.asset_criticality, created_at = excluded.created_at, due_at = excluded.due_at, scheduled_start = excluded.scheduled_start, started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at, estimated_hours = excluded.estimated_hours, actual_hours = excluded.actual_hours, downtime_hours = excluded.downtime_hours, pm_interval_days = excluded.pm_interval_days",
+            )
+            .map_err(self.err())?;
+        stmt.execute(params![
+            o.source,
+            o.id,
+            o.title,
+            o.kind.as_str(),
+            o.status.as_str(),
+            o.priority.get(),
+            o.site,
+            o.area,
+            o.crew,
+            o.assignee,
+            o.asset_id,
+            o.asset_name,
+            o.asset_criticality.map(|c| c.get()),
+            ms(o.created_at),
+            ms_opt(o.due_at),
+            ms_opt(o.scheduled_start),
+            ms_opt(o.started_at),
+            ms_opt(o.completed_at),
+            ms_opt(o.updated_at),
+            o.estimated_hours,
+            o.actual_hours,
+            o.downtime_hours,
+            o.pm_interval_days,
+        ])
+        .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
+        if self.stored_rejections >= MAX_STORED_REJECTIONS {
+            return Ok(());
+        }
+        self.stored_rejections += 1;
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(self.err())?;
+        stmt.execute(params![
+            self.run_id,
+            r.line as i64,
+            r.field,
+            r.value,
+            r.reason
+        ])
+        .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn commit(self, counts: RunCounts) -> Result<i64, StoreError> {
+        let url = self.url;
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        self.tx
+            .execute(
+                "UPDATE import_runs SET finished_at = ?1, rows_read = ?2, rows_upserted = ?3, rows_rejected = ?4, outcome = 'succeeded' WHERE id = ?5",
+                params![ms(Utc::now()), counts.read as i64, counts.upserted as i64, counts.rejected as i64, self.run_id],
+            )
+            .map_err(err)?;
+        self.tx.commit().map_err(err)?;
+        Ok(self.run_id)
+    }
+}

@@ -1,0 +1,423 @@
+//! `gemba import` through the real binary: profiles, malformed files, transactions.
+
+use gemba::model::{Kind, Status};
+
+use crate::support::{Sandbox, fails, fixture, ok};
+
+fn find<'a>(orders: &'a [gemba::model::WorkOrder], id: &str) -> &'a gemba::model::WorkOrder {
+    orders
+        .iter()
+        .find(|o| o.id == id)
+        .unwrap_or_else(|| panic!("order {id} not stored"))
+}
+
+#[test]
+fn generic_profile_reads_mixed_dates_quotes_and_line_breaks() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&[
+        "import",
+        &fixture("generic_ok.csv"),
+        "--profile",
+        "generic",
+        "--source",
+        "plant-a",
+    ]));
+    assert!(out.contains("read 6, upserted 6, rejected 0"), "{out}");
+    let orders = s.orders();
+    assert_eq!(orders.len(), 6);
+    assert!(orders.iter().all(|o| o.source == "plant-a"));
+    assert_eq!(find(&orders, "G-2").title, "Guard damaged, conveyor 3");
+    assert_eq!(find(&orders, "G-3").title, "Valve 2\" passing, replace");
+    assert_eq!(
+        find(&orders, "G-4").title,
+        "Monthly inspection\nboiler 1 (see checklist)"
+    );
+    // Berlin (the demo config's zone) is UTC+1 in early March: a bare date starts at 23:00 UTC the
+    // day before, a bare due date ends at 23:00 UTC that day.
+    let g2 = find(&orders, "G-2");
+    assert_eq!(g2.created_at.to_rfc3339(), "2026-03-04T23:00:00+00:00");
+    assert_eq!(g2.due_at.unwrap().to_rfc3339(), "2026-03-20T23:00:00+00:00");
+    assert_eq!(
+        find(&orders, "G-3").created_at.to_rfc3339(),
+        "2026-03-06T08:00:00+00:00"
+    );
+    // A local datetime is plant time.
+    assert_eq!(
+        find(&orders, "G-4").created_at.to_rfc3339(),
+        "2026-03-01T06:00:00+00:00"
+    );
+    let g1 = find(&orders, "G-1");
+    assert_eq!(
+        (g1.kind, g1.status, g1.priority.get()),
+        (Kind::Corrective, Status::Completed, 2)
+    );
+    assert_eq!(
+        (g1.estimated_hours, g1.actual_hours, g1.downtime_hours),
+        (Some(4.0), Some(3.5), Some(2.0))
+    );
+    assert_eq!(g1.asset_criticality.unwrap().get(), 8);
+    assert_eq!(find(&orders, "G-5").pm_interval_days, Some(90));
+    assert_eq!(find(&orders, "G-5").due_at, None);
+}
+
+#[test]
+fn bom_semicolons_crlf_and_tabs_are_understood() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&[
+        "import",
+        &fixture("generic_bom_semicolon_crlf.csv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(out.contains("read 2, upserted 2, rejected 0"), "{out}");
+    // Optional columns the file lacks are reported, not fatal.
+    assert!(
+        out.contains("left empty") && out.contains("due_at"),
+        "{out}"
+    );
+    let out = ok(&s.gemba(&[
+        "import",
+        &fixture("generic_tab.tsv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(out.contains("read 2, upserted 2, rejected 0"), "{out}");
+    let orders = s.orders();
+    assert_eq!(find(&orders, "S-1").title, "Pump; noisy");
+    assert_eq!(find(&orders, "S-2").estimated_hours, Some(1.5));
+    assert_eq!(find(&orders, "T-2").kind, Kind::Project);
+}
+
+#[test]
+fn bad_rows_are_rejected_with_line_field_value_and_reason() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&[
+        "import",
+        &fixture("generic_bad.csv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(out.contains("read 10, upserted 3, rejected 7"), "{out}");
+    let mut ids: Vec<String> = s.orders().into_iter().map(|o| o.id).collect();
+    ids.sort();
+    assert_eq!(ids, ["B-1", "B-10", "B-7"]);
+    let store = s.store();
+    let run = store.runs(1).unwrap().remove(0);
+    assert_eq!(
+        (run.counts.read, run.counts.upserted, run.counts.rejected),
+        (10, 3, 7)
+    );
+    assert_eq!(run.outcome, "succeeded");
+    let rej: Vec<(u64, String, String)> = store
+        .rejections(run.id)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.line, r.field, r.value))
+        .collect();
+    assert_eq!(
+        rej,
+        [
+            (3, "created_at".into(), "31/03/2026".into()),
+            (4, "status".into(), "OPEN".into()),
+            (5, "(row)".into(), "9 fields".into()),
+            (6, "id".into(), "".into()),
+            (7, "created_at".into(), "".into()),
+            (10, "estimated_hours".into(), "two".into()),
+            (11, "priority".into(), "9".into()),
+        ]
+    );
+    // The CLI lists them too.
+    let listed = ok(&s.gemba(&["imports", "--rejections", &run.id.to_string()]));
+    assert!(
+        listed.contains("`OPEN`") && listed.contains("expected one of"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn strict_writes_nothing_on_one_bad_row() {
+    let s = Sandbox::new();
+    ok(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "generic"]));
+    let before = s.orders();
+    let err = fails(&s.gemba(&[
+        "import",
+        &fixture("generic_bad.csv"),
+        "--profile",
+        "generic",
+        "--strict",
+    ]));
+    assert!(
+        err.contains("--strict") && err.contains("7 row(s) rejected") && err.contains("line 3"),
+        "{err}"
+    );
+    assert_eq!(s.orders(), before);
+    // The failed run is on record with its rejections, so the person fixing the file sees them.
+    let store = s.store();
+    let run = store.runs(1).unwrap().remove(0);
+    assert_eq!(
+        (
+            run.outcome.as_str(),
+            run.counts.upserted,
+            run.counts.rejected
+        ),
+        ("failed", 0, 7)
+    );
+    assert_eq!(store.rejections(run.id).unwrap().len(), 7);
+}
+
+#[test]
+fn reimporting_the_same_file_leaves_the_same_store() {
+    let s = Sandbox::new();
+    ok(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "generic"]));
+    let first = s.orders();
+    ok(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "generic"]));
+    assert_eq!(s.orders(), first);
+}
+
+#[test]
+fn a_failure_mid_import_leaves_the_previous_data_intact() {
+    let s = Sandbox::new();
+    let csv = s.path("demo.csv");
+    ok(&s.gemba(&[
+        "demo",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--orders",
+        "3000",
+        "--until",
+        "2026-03-31",
+    ]));
+    ok(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "generic"]));
+    let before = s.orders();
+    let err = fails(&s.gemba_env(
+        &["import", csv.to_str().unwrap(), "--profile", "generic"],
+        &[("GEMBA_FAIL_AFTER_ROWS", "1500")],
+    ));
+    assert!(err.contains("after 1500 rows"), "{err}");
+    assert_eq!(s.orders(), before, "half an import must not be visible");
+    let run = s.store().runs(1).unwrap().remove(0);
+    assert_eq!(run.outcome, "failed");
+    // And the same file imports whole afterwards.
+    let out = ok(&s.gemba(&["import", csv.to_str().unwrap(), "--profile", "generic"]));
+    assert!(
+        out.contains("read 3000, upserted 3000, rejected 0"),
+        "{out}"
+    );
+    assert_eq!(s.orders().len(), 3006);
+}
+
+#[test]
+fn files_that_are_not_csv_or_lack_columns_fail_at_once() {
+    let s = Sandbox::new();
+    let err = fails(&s.gemba(&[
+        "import",
+        &fixture("generic_missing_columns.csv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(
+        err.contains("missing required column(s)")
+            && err.contains("`status`")
+            && err.contains("`created_at`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("generic_missing_columns.csv"),
+        "names the file: {err}"
+    );
+    let err = fails(&s.gemba(&["import", &fixture("not_csv.xlsx"), "--profile", "generic"]));
+    assert!(
+        err.contains("not a CSV text file") && err.contains("spreadsheet"),
+        "{err}"
+    );
+    let err = fails(&s.gemba(&["import", &fixture("latin1.csv"), "--profile", "generic"]));
+    assert!(err.contains("line 2 is not UTF-8"), "{err}");
+    let err = fails(&s.gemba(&["import", "no-such-file.csv", "--profile", "generic"]));
+    assert!(
+        err.contains("no-such-file.csv") && err.contains("cannot read"),
+        "{err}"
+    );
+    let err = fails(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "sapp"]));
+    assert!(
+        err.contains("no CSV profile named `sapp`") && err.contains("sap-pm"),
+        "{err}"
+    );
+    assert_eq!(s.orders().len(), 0);
+    // Each failure is on record.
+    assert!(
+        s.store()
+            .runs(10)
+            .unwrap()
+            .iter()
+            .all(|r| r.outcome == "failed")
+    );
+}
+
+#[test]
+fn one_bad_file_does_not_stop_the_others() {
+    let s = Sandbox::new();
+    let o = s.gemba(&[
+        "import",
+        &fixture("not_csv.xlsx"),
+        &fixture("generic_ok.csv"),
+        "--profile",
+        "generic",
+    ]);
+    let err = fails(&o);
+    assert!(err.contains("1 of 2 file(s) failed"), "{err}");
+    assert_eq!(s.orders().len(), 6);
+}
+
+#[test]
+fn atlas_export_imports_with_expected_counts() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&["import", &fixture("atlas.csv"), "--profile", "atlas"]));
+    assert!(out.contains("read 6, upserted 5, rejected 1"), "{out}");
+    assert!(out.contains("line 7: status = `DONE`"), "{out}");
+    let orders = s.orders();
+    let o = find(&orders, "101");
+    assert_eq!(
+        (o.kind, o.status, o.priority.get()),
+        (Kind::Corrective, Status::Completed, 1)
+    );
+    assert_eq!(
+        o.completed_at.unwrap().to_rfc3339(),
+        "2026-03-09T15:30:00+00:00"
+    );
+    assert_eq!(o.crew.as_deref(), Some("Mech Team"));
+    assert_eq!(find(&orders, "102").kind, Kind::Preventive);
+    assert_eq!(find(&orders, "102").status, Status::Approved);
+    assert_eq!(
+        find(&orders, "104").kind,
+        Kind::Other,
+        "unmapped category kept as other, as the profile says"
+    );
+    assert_eq!(find(&orders, "105").kind, Kind::Other);
+    assert_eq!(find(&orders, "104").priority.get(), 5);
+}
+
+#[test]
+fn maximo_export_imports_with_expected_counts() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&["import", &fixture("maximo.tsv"), "--profile", "maximo"]));
+    assert!(out.contains("read 6, upserted 5, rejected 1"), "{out}");
+    assert!(
+        out.contains("worktype") || out.contains("kind = `CAL`"),
+        "{out}"
+    );
+    let orders = s.orders();
+    let pm = find(&orders, "1001");
+    assert_eq!((pm.kind, pm.status), (Kind::Preventive, Status::Completed));
+    // 3/1/26 8:00 AM, Berlin (UTC+1) -> 07:00 UTC
+    assert_eq!(pm.created_at.to_rfc3339(), "2026-03-01T07:00:00+00:00");
+    assert_eq!(
+        (pm.estimated_hours, pm.actual_hours),
+        (Some(1.5), Some(1.25))
+    );
+    let em = find(&orders, "1002");
+    assert_eq!(
+        (em.kind, em.status, em.priority.get()),
+        (Kind::Emergency, Status::InProgress, 1)
+    );
+    assert_eq!(em.created_at.to_rfc3339(), "2026-03-20T11:10:00+00:00");
+    assert_eq!(find(&orders, "1003").status, Status::OnHold);
+    assert_eq!(
+        find(&orders, "1003").priority.get(),
+        3,
+        "missing wopriority is 3, as the profile says"
+    );
+    assert_eq!(find(&orders, "1004").status, Status::Requested);
+    assert_eq!(find(&orders, "1005").status, Status::Cancelled);
+}
+
+#[test]
+fn sap_pm_export_imports_with_expected_counts() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&["import", &fixture("sap-pm.csv"), "--profile", "sap-pm"]));
+    assert!(out.contains("read 6, upserted 4, rejected 2"), "{out}");
+    let orders = s.orders();
+    let o = find(&orders, "4000001");
+    assert_eq!(
+        (o.kind, o.status, o.priority.get()),
+        (Kind::Corrective, Status::Ready, 2)
+    );
+    assert_eq!(o.updated_at.unwrap().timestamp_millis(), 1_772_700_000_000);
+    // Basic end 05.03.2026 is a bare due date: the end of that day in Berlin.
+    assert_eq!(o.due_at.unwrap().to_rfc3339(), "2026-03-05T23:00:00+00:00");
+    assert_eq!(find(&orders, "4000002").kind, Kind::Preventive);
+    assert_eq!(find(&orders, "4000002").status, Status::Requested);
+    let teco = find(&orders, "4000003");
+    assert_eq!(
+        (teco.kind, teco.status, teco.priority.get()),
+        (Kind::PlannedCorrective, Status::Completed, 3)
+    );
+    assert_eq!(find(&orders, "4000004").status, Status::Cancelled);
+}
+
+#[test]
+fn a_user_profile_in_the_config_folder_overrides_and_extends() {
+    let s = Sandbox::new();
+    let cfg_dir = s.path("cfg");
+    std::fs::create_dir_all(cfg_dir.join("csv")).unwrap();
+    std::fs::copy(
+        crate::support::repo("config/gemba.toml"),
+        cfg_dir.join("gemba.toml"),
+    )
+    .unwrap();
+    let maximo = std::fs::read_to_string(crate::support::repo("connectors/csv/maximo.toml"))
+        .unwrap()
+        .replace("name = \"maximo\"", "name = \"our-maximo\"")
+        .replace(
+            "PROJ = \"project\" }",
+            "PROJ = \"project\", CAL = \"preventive\" }",
+        );
+    std::fs::write(cfg_dir.join("csv/our-maximo.toml"), maximo).unwrap();
+    let cfg = cfg_dir.join("gemba.toml");
+    let out = ok(&s.gemba(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "import",
+        &fixture("maximo.tsv"),
+        "--profile",
+        "our-maximo",
+    ]));
+    assert!(out.contains("read 6, upserted 6, rejected 0"), "{out}");
+    let listed = ok(&s.gemba(&["--config", cfg.to_str().unwrap(), "profiles"]));
+    assert!(
+        listed.contains("our-maximo") && listed.contains("sap-pm"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn blank_lines_are_skipped_and_line_numbers_stay_true() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&[
+        "import",
+        &fixture("generic_blank_lines.csv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(out.contains("read 2, upserted 2, rejected 0"), "{out}");
+    assert_eq!(find(&s.orders(), "A-2").title, "multi\r\n\r\nline");
+}
+
+#[test]
+fn an_unclosed_quote_fails_the_file_and_points_at_it() {
+    let s = Sandbox::new();
+    let err = fails(&s.gemba(&[
+        "import",
+        &fixture("generic_unclosed_quote.csv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(
+        err.contains("quoted value is not closed") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(
+        err.lines().count() <= 3,
+        "short, not polars' whole message: {err}"
+    );
+    assert_eq!(s.orders().len(), 0);
+}
