@@ -193,6 +193,56 @@ fn default_amber() -> f64 {
     0.1
 }
 
+/// Red, amber or green against a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rag {
+    Green,
+    Amber,
+    Red,
+}
+
+impl Rag {
+    /// The word shown beside the colour, so colour is never the only signal.
+    pub fn word(self) -> &'static str {
+        match self {
+            Rag::Green => "on target",
+            Rag::Amber => "near target",
+            Rag::Red => "off target",
+        }
+    }
+}
+
+impl Target {
+    /// Green inside `[min, max]`; amber within `amber` (a fraction of the bound) outside; red beyond.
+    pub fn judge(&self, v: f64) -> Rag {
+        let inside = self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m);
+        if inside {
+            return Rag::Green;
+        }
+        let near = self.min.is_none_or(|m| v >= m - m.abs() * self.amber)
+            && self.max.is_none_or(|m| v <= m + m.abs() * self.amber);
+        if near { Rag::Amber } else { Rag::Red }
+    }
+
+    /// The target in words: "2 to 4", "at most 20", "at least 90".
+    pub fn describe(&self) -> String {
+        let n = |v: f64| {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v}")
+            }
+        };
+        match (self.min, self.max) {
+            (Some(a), Some(b)) => format!("{} to {}", n(a), n(b)),
+            (Some(a), None) => format!("at least {}", n(a)),
+            (None, Some(b)) => format!("at most {}", n(b)),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PullSettings {
@@ -425,6 +475,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("pm_grace"), "{err}");
+    }
+
+    #[test]
+    fn targets_judge_red_amber_green() {
+        let range = Target {
+            min: Some(2.0),
+            max: Some(4.0),
+            amber: 0.1,
+        };
+        assert_eq!(range.judge(3.0), Rag::Green);
+        assert_eq!(range.judge(4.3), Rag::Amber);
+        assert_eq!(range.judge(1.85), Rag::Amber);
+        assert_eq!(range.judge(5.0), Rag::Red);
+        let most = Target {
+            min: None,
+            max: Some(20.0),
+            amber: 0.1,
+        };
+        assert_eq!(most.judge(21.0), Rag::Amber);
+        assert_eq!(most.judge(25.0), Rag::Red);
+        assert_eq!(most.describe(), "at most 20");
+        assert_eq!(range.describe(), "2 to 4");
     }
 
     #[test]

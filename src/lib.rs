@@ -7,5 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod mapping;
+pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod store;

@@ -12,6 +12,8 @@ use gemba::config::Config;
 use gemba::demo::{self, DemoParams};
 use gemba::import::{ImportOptions, import_file};
 use gemba::mapping::{BUILTIN_PROFILES, Mapping};
+use gemba::metrics::{Engine, Scope, Step};
+use gemba::report;
 use gemba::store::{RunCounts, RunKind, RunMeta, Store};
 
 #[derive(Parser)]
@@ -53,6 +55,74 @@ enum Command {
     },
     /// List the CSV profiles: shipped ones and those in <config dir>/csv/.
     Profiles,
+    /// The numbers a maintenance team steers by, for one date and scope (docs/metrics.md).
+    Kpis {
+        #[command(flatten)]
+        at: AsOf,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The series of as-of values of one or more metrics.
+    Trend {
+        /// Metric keys, comma separated (e.g. backlog_weeks,reactive_pct).
+        #[arg(long, value_delimiter = ',', required = true)]
+        metric: Vec<String>,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        /// Step between points: 1d, 7d, 2w, 1mo.
+        #[arg(long, default_value = "7d")]
+        every: String,
+        /// Length of the flow window in days (default: metrics.window_days of the config).
+        #[arg(long)]
+        window_days: Option<u32>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Store today's metrics of the plant and every site, area and crew (run daily; imports do it too).
+    Snapshot,
+}
+
+#[derive(Args)]
+struct AsOf {
+    /// The as-of date (plant time): metrics as at the end of that day; default now.
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    /// Length of the flow window in days (default: metrics.window_days of the config).
+    #[arg(long)]
+    window_days: Option<u32>,
+}
+
+#[derive(Args)]
+struct ScopeArgs {
+    #[arg(long)]
+    site: Option<String>,
+    #[arg(long)]
+    area: Option<String>,
+    #[arg(long)]
+    crew: Option<String>,
+}
+
+impl ScopeArgs {
+    fn scope(self) -> Scope {
+        Scope {
+            site: self.site,
+            area: self.area,
+            crew: self.crew,
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Args)]
@@ -118,6 +188,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo_cmd(&cli.db, &config, args),
         Command::Imports { rejections, limit } => imports(&cli.db, rejections, limit),
         Command::Profiles => profiles(&config),
+        Command::Kpis { at, scope, format } => kpis(&cli.db, &config, at, scope.scope(), format),
+        Command::Trend {
+            metric,
+            from,
+            to,
+            every,
+            window_days,
+            scope,
+            format,
+        } => {
+            let engine = Engine::load(&open(&cli.db)?, &config)?;
+            let step: Step = every.parse()?;
+            let t = engine.trend(&metric, from, to, step, window_days, &scope.scope())?;
+            match format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&report::trend_json(&t))?)
+                }
+                Format::Csv => print!("{}", report::trend_csv(&t)),
+                Format::Table => print!("{}", report::trend_table(&t)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Snapshot => {
+            let mut store = open(&cli.db)?;
+            let n = snapshot(&mut store, &config)?;
+            println!("stored today's metrics for {n} scopes");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -246,10 +344,37 @@ fn demo_cmd(db: &str, config: &Config, args: DemoArgs) -> Result<ExitCode> {
         counts.upserted += 1;
     }
     let run = tx.commit(counts)?;
+    snapshot(&mut store, config)?;
     println!(
         "demo plant `{}`: {} orders over {} days in {db} (run {run}); the demo's crews are those of config/gemba.toml",
         config.plant.name, counts.upserted, args.days
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes today's snapshots from a fresh load of the store.
+fn snapshot(store: &mut Store, config: &Config) -> Result<usize> {
+    let engine = Engine::load(store, config)?;
+    Ok(engine.write_snapshots(store)?)
+}
+
+fn kpis(db: &str, config: &Config, at: AsOf, scope: Scope, format: Format) -> Result<ExitCode> {
+    let store = open(db)?;
+    if store.order_count()? == 0 {
+        eprintln!(
+            "the store {db} holds no orders yet: run `gemba demo`, or `gemba import FILE --profile NAME`"
+        );
+    }
+    let engine = Engine::load(&store, config)?;
+    let k = engine.kpis(at.as_of, at.window_days, &scope)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&k)?),
+        Format::Csv => print!("{}", report::kpis_csv(&k)),
+        Format::Table => {
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print!("{}", report::kpis_table(&k, config, colour));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

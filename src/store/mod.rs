@@ -163,7 +163,19 @@ impl Store {
 
     /// Every stored order, in key order.
     pub fn orders(&self) -> Result<Vec<WorkOrder>, StoreError> {
-        self.engine.orders()
+        let mut out = Vec::new();
+        self.engine.scan_orders(&mut |o| out.push(o))?;
+        Ok(out)
+    }
+
+    /// Streams every stored order, in key order, without holding them all.
+    pub fn scan_orders(&self, mut f: impl FnMut(WorkOrder)) -> Result<(), StoreError> {
+        self.engine.scan_orders(&mut f)
+    }
+
+    /// Rows rejected by the most recent CSV import or API sync (metrics' data quality).
+    pub fn rejected_rows_last_import(&self) -> Result<u64, StoreError> {
+        self.engine.rejected_rows_last_import()
     }
 
     /// Stores (or replaces) the metrics JSON of one scope for one day.
@@ -178,6 +190,11 @@ impl Store {
 
     pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {
         self.engine.snapshot(date, scope)
+    }
+
+    /// Every stored snapshot: (date, scope key, metrics JSON).
+    pub fn snapshots(&self) -> Result<Vec<(NaiveDate, String, String)>, StoreError> {
+        self.engine.snapshots()
     }
 }
 

@@ -261,7 +261,7 @@ impl Sqlite {
             .map_err(self.err())
     }
 
-    pub fn orders(&self) -> Result<Vec<WorkOrder>, StoreError> {
+    pub fn scan_orders(&self, f: &mut dyn FnMut(WorkOrder)) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -269,11 +269,23 @@ impl Sqlite {
             ))
             .map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(self.err())? {
-            out.push(self.order_from_row(r)?);
+            f(self.order_from_row(r)?);
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Rows rejected by the most recent CSV import or API sync; 0 when there was none.
+    pub fn rejected_rows_last_import(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT rows_rejected FROM import_runs WHERE kind IN ('csv', 'sync') AND outcome != 'running' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|n| n.unwrap_or(0) as u64)
+            .map_err(self.err())
     }
 
     fn order_from_row(&self, r: &rusqlite::Row<'_>) -> Result<WorkOrder, StoreError> {
@@ -340,6 +352,33 @@ impl Sqlite {
             )
             .map(|_| ())
             .map_err(self.err())
+    }
+
+    pub fn snapshots(&self) -> Result<Vec<(NaiveDate, String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT date, scope, metrics FROM snapshots ORDER BY date, scope")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (date, scope, json) = row.map_err(self.err())?;
+            let date = date.parse().map_err(|_| StoreError::Corrupt {
+                url: self.url.clone(),
+                what: format!("snapshot ({date}, {scope})"),
+                reason: "its date is not YYYY-MM-DD".into(),
+            })?;
+            out.push((date, scope, json));
+        }
+        Ok(out)
     }
 
     pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {

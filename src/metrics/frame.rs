@@ -1,0 +1,305 @@
+//! The orders as one polars frame, loaded once from the store: the stored fields plus derived
+//! columns (effective completion, estimate, hours, class, PM and schedule deadlines, repair
+//! time, data-quality flags) that every metric reads. Derivations that need the calendar or
+//! config are done here in Rust, exactly, so the metric expressions stay simple comparisons.
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use crate::config::{Config, PmGrace};
+use crate::mapping::dates::local_to_utc;
+use crate::model::{Class, Kind, Status, WorkOrder};
+use crate::store::{Store, StoreError};
+
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Column names of the frame.
+pub mod c {
+    pub const SOURCE: &str = "source";
+    pub const ID: &str = "id";
+    pub const TITLE: &str = "title";
+    pub const KIND: &str = "kind";
+    pub const STATUS: &str = "status";
+    pub const PRIORITY: &str = "priority";
+    pub const CRITICALITY: &str = "asset_criticality";
+    pub const SITE: &str = "site";
+    pub const AREA: &str = "area";
+    pub const CREW: &str = "crew";
+    pub const ASSIGNEE: &str = "assignee";
+    pub const ASSET_ID: &str = "asset_id";
+    pub const ASSET_NAME: &str = "asset_name";
+    pub const CREATED: &str = "created_at";
+    pub const DUE: &str = "due_at";
+    pub const SCHEDULED: &str = "scheduled_start";
+    pub const STARTED: &str = "started_at";
+    pub const UPDATED: &str = "updated_at";
+    /// Effective completion: `completed_at`, else `updated_at` for a completed order.
+    pub const DONE: &str = "done_at";
+    /// Counts in metrics: not cancelled, and not completed without any date.
+    pub const COUNTED: &str = "counted";
+    pub const ESTIMATE: &str = "estimate";
+    pub const HOURS: &str = "effective_hours";
+    pub const REACTIVE: &str = "reactive";
+    pub const PLANNED: &str = "planned";
+    pub const EMERGENCY: &str = "emergency";
+    pub const READY: &str = "ready";
+    pub const PM_DEADLINE: &str = "pm_deadline";
+    pub const SCHED_DEADLINE: &str = "schedule_deadline";
+    pub const REPAIR_HOURS: &str = "repair_hours";
+    pub const Q_MISSING_ESTIMATE: &str = "q_missing_estimate";
+    pub const Q_MISSING_DUE: &str = "q_missing_due";
+    pub const Q_UNKNOWN_KIND: &str = "q_unknown_kind";
+    pub const Q_COMPLETED_WITHOUT_DATE: &str = "q_completed_without_date";
+    pub const Q_MISSING_ASSET: &str = "q_missing_asset";
+}
+
+/// Builds the frame column by column.
+#[derive(Default)]
+struct Columns {
+    source: Vec<String>,
+    id: Vec<String>,
+    title: Vec<String>,
+    kind: Vec<i32>,
+    status: Vec<i32>,
+    priority: Vec<i32>,
+    criticality: Vec<Option<i32>>,
+    site: Vec<Option<String>>,
+    area: Vec<Option<String>>,
+    crew: Vec<Option<String>>,
+    assignee: Vec<Option<String>>,
+    asset_id: Vec<Option<String>>,
+    asset_name: Vec<Option<String>>,
+    created: Vec<i64>,
+    due: Vec<Option<i64>>,
+    scheduled: Vec<Option<i64>>,
+    started: Vec<Option<i64>>,
+    updated: Vec<Option<i64>>,
+    done: Vec<Option<i64>>,
+    counted: Vec<bool>,
+    estimate: Vec<f64>,
+    hours: Vec<f64>,
+    reactive: Vec<bool>,
+    planned: Vec<bool>,
+    emergency: Vec<bool>,
+    ready: Vec<bool>,
+    pm_deadline: Vec<Option<i64>>,
+    sched_deadline: Vec<Option<i64>>,
+    repair_hours: Vec<Option<f64>>,
+    q_missing_estimate: Vec<bool>,
+    q_missing_due: Vec<bool>,
+    q_unknown_kind: Vec<bool>,
+    q_completed_without_date: Vec<bool>,
+    q_missing_asset: Vec<bool>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The first instant after the ISO week (Monday to Sunday, plant time) that holds `t`.
+pub fn end_of_iso_week(t: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let day = t.with_timezone(&tz).date_naive();
+    let next_monday = day + Duration::days(7 - day.weekday().num_days_from_monday() as i64);
+    local_to_utc(tz, next_monday.and_time(NaiveTime::MIN))
+}
+
+/// The PM grace of an order in milliseconds.
+pub fn pm_grace_ms(grace: PmGrace, interval_days: Option<u32>) -> i64 {
+    match grace {
+        PmGrace::None => 0,
+        PmGrace::OneDay => DAY_MS,
+        PmGrace::TwentyPct => interval_days
+            .map(|d| ((d as f64 * 0.2 * DAY_MS as f64).round() as i64).min(28 * DAY_MS))
+            .unwrap_or(0),
+    }
+}
+
+impl Columns {
+    fn push(&mut self, o: WorkOrder, cfg: &Config) {
+        let tz = cfg.plant.tz;
+        let done = o
+            .completed_at
+            .or(if o.status == Status::Completed {
+                o.updated_at
+            } else {
+                None
+            })
+            .map(ms);
+        let excluded = o.status == Status::Completed && done.is_none();
+        let cancelled = o.status == Status::Cancelled;
+        let estimate = o
+            .estimated_hours
+            .filter(|h| *h > 0.0)
+            .unwrap_or_else(|| cfg.defaults.estimate_for(o.kind));
+        let hours = o.actual_hours.filter(|h| *h > 0.0).unwrap_or(estimate);
+        let class = o.kind.class();
+        let repair = if class == Class::Reactive {
+            o.downtime_hours.or(match (o.started_at, done) {
+                (Some(s), Some(d)) => Some((d - ms(s)) as f64 / 3_600_000.0),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        self.kind
+            .push(Kind::ALL.iter().position(|k| *k == o.kind).expect("a kind") as i32);
+        self.status.push(
+            Status::ALL
+                .iter()
+                .position(|s| *s == o.status)
+                .expect("a status") as i32,
+        );
+        self.priority.push(o.priority.get() as i32);
+        self.criticality
+            .push(o.asset_criticality.map(|c| c.get() as i32));
+        self.created.push(ms(o.created_at));
+        self.due.push(o.due_at.map(ms));
+        self.scheduled.push(o.scheduled_start.map(ms));
+        self.started.push(o.started_at.map(ms));
+        self.updated.push(o.updated_at.map(ms));
+        self.done.push(done);
+        self.counted.push(!cancelled && !excluded);
+        self.estimate.push(estimate);
+        self.hours.push(hours);
+        self.reactive.push(class == Class::Reactive);
+        self.planned.push(class == Class::Planned);
+        self.emergency.push(o.kind == Kind::Emergency);
+        self.ready
+            .push(matches!(o.status, Status::Ready | Status::Scheduled));
+        self.pm_deadline.push(
+            o.due_at
+                .filter(|_| o.kind.is_pm())
+                .map(|d| ms(d) + pm_grace_ms(cfg.metrics.pm_grace, o.pm_interval_days)),
+        );
+        self.sched_deadline
+            .push(o.scheduled_start.map(|s| ms(end_of_iso_week(s, tz))));
+        self.repair_hours.push(repair);
+        self.q_missing_estimate
+            .push(!o.estimated_hours.is_some_and(|h| h > 0.0));
+        self.q_missing_due.push(o.due_at.is_none());
+        self.q_unknown_kind.push(o.kind == Kind::Other);
+        self.q_completed_without_date
+            .push(o.status == Status::Completed && o.completed_at.is_none());
+        self.q_missing_asset.push(o.asset_id.is_none());
+        self.source.push(o.source);
+        self.id.push(o.id);
+        self.title.push(o.title);
+        self.site.push(o.site);
+        self.area.push(o.area);
+        self.crew.push(o.crew);
+        self.assignee.push(o.assignee);
+        self.asset_id.push(o.asset_id);
+        self.asset_name.push(o.asset_name);
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        let n = self.id.len();
+        let cols = vec![
+            Column::new(c::SOURCE.into(), self.source),
+            Column::new(c::ID.into(), self.id),
+            Column::new(c::TITLE.into(), self.title),
+            Column::new(c::KIND.into(), self.kind),
+            Column::new(c::STATUS.into(), self.status),
+            Column::new(c::PRIORITY.into(), self.priority),
+            Column::new(c::CRITICALITY.into(), self.criticality),
+            Column::new(c::SITE.into(), self.site),
+            Column::new(c::AREA.into(), self.area),
+            Column::new(c::CREW.into(), self.crew),
+            Column::new(c::ASSIGNEE.into(), self.assignee),
+            Column::new(c::ASSET_ID.into(), self.asset_id),
+            Column::new(c::ASSET_NAME.into(), self.asset_name),
+            Column::new(c::CREATED.into(), self.created),
+            Column::new(c::DUE.into(), self.due),
+            Column::new(c::SCHEDULED.into(), self.scheduled),
+            Column::new(c::STARTED.into(), self.started),
+            Column::new(c::UPDATED.into(), self.updated),
+            Column::new(c::DONE.into(), self.done),
+            Column::new(c::COUNTED.into(), self.counted),
+            Column::new(c::ESTIMATE.into(), self.estimate),
+            Column::new(c::HOURS.into(), self.hours),
+            Column::new(c::REACTIVE.into(), self.reactive),
+            Column::new(c::PLANNED.into(), self.planned),
+            Column::new(c::EMERGENCY.into(), self.emergency),
+            Column::new(c::READY.into(), self.ready),
+            Column::new(c::PM_DEADLINE.into(), self.pm_deadline),
+            Column::new(c::SCHED_DEADLINE.into(), self.sched_deadline),
+            Column::new(c::REPAIR_HOURS.into(), self.repair_hours),
+            Column::new(c::Q_MISSING_ESTIMATE.into(), self.q_missing_estimate),
+            Column::new(c::Q_MISSING_DUE.into(), self.q_missing_due),
+            Column::new(c::Q_UNKNOWN_KIND.into(), self.q_unknown_kind),
+            Column::new(
+                c::Q_COMPLETED_WITHOUT_DATE.into(),
+                self.q_completed_without_date,
+            ),
+            Column::new(c::Q_MISSING_ASSET.into(), self.q_missing_asset),
+        ];
+        DataFrame::new(n, cols)
+    }
+}
+
+/// Builds the frame from orders (the store's, or a test's).
+pub fn frame_from_orders(
+    orders: impl IntoIterator<Item = WorkOrder>,
+    cfg: &Config,
+) -> PolarsResult<DataFrame> {
+    let mut cols = Columns::default();
+    for o in orders {
+        cols.push(o, cfg);
+    }
+    cols.into_frame()
+}
+
+/// Loads every stored order into a frame, streaming from the store.
+pub fn load_frame(store: &Store, cfg: &Config) -> Result<DataFrame, super::MetricsError> {
+    let mut cols = Columns::default();
+    store
+        .scan_orders(|o| cols.push(o, cfg))
+        .map_err(super::MetricsError::Store)?;
+    cols.into_frame().map_err(super::MetricsError::from)
+}
+
+impl From<StoreError> for super::MetricsError {
+    fn from(e: StoreError) -> Self {
+        super::MetricsError::Store(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn iso_week_ends_on_the_next_monday_in_plant_time() {
+        let utc_tz = Tz::UTC;
+        // Wednesday 30 April 2025: the week runs into May; it ends at Monday 5 May 00:00.
+        assert_eq!(
+            end_of_iso_week(utc("2025-04-30T10:00:00Z"), utc_tz),
+            utc("2025-05-05T00:00:00Z")
+        );
+        // A Sunday is still the same week.
+        assert_eq!(
+            end_of_iso_week(utc("2025-05-04T23:59:00Z"), utc_tz),
+            utc("2025-05-05T00:00:00Z")
+        );
+        // Sunday 23:30 UTC is already Monday in Berlin: the next week.
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            end_of_iso_week(utc("2025-05-04T23:30:00Z"), berlin),
+            utc("2025-05-11T22:00:00Z")
+        );
+    }
+
+    #[test]
+    fn pm_grace_rules() {
+        assert_eq!(pm_grace_ms(PmGrace::None, Some(30)), 0);
+        assert_eq!(pm_grace_ms(PmGrace::OneDay, None), DAY_MS);
+        assert_eq!(pm_grace_ms(PmGrace::TwentyPct, Some(30)), 6 * DAY_MS);
+        assert_eq!(pm_grace_ms(PmGrace::TwentyPct, Some(365)), 28 * DAY_MS);
+        assert_eq!(pm_grace_ms(PmGrace::TwentyPct, None), 0);
+    }
+}

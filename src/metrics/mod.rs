@@ -1,0 +1,899 @@
+//! The metrics of docs/metrics.md, computed with polars over the order frame: stock at the as-of
+//! instant T, flow over the window [T - W, T), data quality, per crew, and trends. The frame is
+//! loaded once; every query is lazy expressions over it, so any date, window and scope is cheap.
+//! History comes from the orders' timestamps; `ready_backlog_hours` of a past date comes from the
+//! daily snapshots, since it depends on status, which has no history.
+
+pub mod frame;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::mapping::dates::local_to_utc;
+use crate::store::{Store, StoreError};
+use frame::{DAY_MS, c};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error("{0}")]
+    Store(StoreError),
+    #[error("computing metrics: {0}")]
+    Polars(#[from] PolarsError),
+    #[error("no crew named `{name}` in {origin}; known crews: {known}")]
+    UnknownCrew {
+        name: String,
+        origin: String,
+        known: String,
+    },
+    #[error("unknown metric `{0}`; trend metrics are: {1}")]
+    UnknownMetric(String, String),
+    #[error("`{0}` is not a step; use a number of days, weeks or months: 1d, 7d, 2w, 1mo")]
+    BadStep(String),
+    #[error("--from {from} is after --to {to}")]
+    BadRange { from: NaiveDate, to: NaiveDate },
+    #[error(
+        "{points} trend points are too many (at most {max}); choose a longer step or a shorter range"
+    )]
+    TooManyPoints { points: usize, max: usize },
+    #[error("window_days must be at least 1")]
+    BadWindow,
+}
+
+/// Which orders a query looks at: every filter given must match (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Scope {
+    pub site: Option<String>,
+    pub area: Option<String>,
+    pub crew: Option<String>,
+}
+
+impl Scope {
+    pub fn plant() -> Scope {
+        Scope::default()
+    }
+
+    pub fn crew(name: &str) -> Scope {
+        Scope {
+            crew: Some(name.to_string()),
+            ..Scope::default()
+        }
+    }
+
+    /// The snapshot key of this scope: `plant`, or `site:X`, `area:Y`, `crew:Z` joined by `/`.
+    pub fn key(&self) -> String {
+        let parts: Vec<String> = [
+            ("site", &self.site),
+            ("area", &self.area),
+            ("crew", &self.crew),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}:{v}")))
+        .collect();
+        if parts.is_empty() {
+            "plant".into()
+        } else {
+            parts.join("/")
+        }
+    }
+
+    /// A short human label: "Plant", "Packaging", "Packaging / Packaging E&I".
+    pub fn label(&self) -> String {
+        let parts: Vec<&str> = [&self.site, &self.area, &self.crew]
+            .iter()
+            .filter_map(|v| v.as_deref())
+            .collect();
+        if parts.is_empty() {
+            "Plant".into()
+        } else {
+            parts.join(" / ")
+        }
+    }
+
+    fn filter(&self) -> Option<Expr> {
+        [
+            (c::SITE, &self.site),
+            (c::AREA, &self.area),
+            (c::CREW, &self.crew),
+        ]
+        .into_iter()
+        .filter_map(|(col_name, v)| v.as_ref().map(|v| col(col_name).eq(lit(v.clone()))))
+        .reduce(|a, b| a.and(b))
+    }
+
+    /// Crew capacity in scope (SMRP): crews matching every filter; `None` when none matches.
+    pub fn capacity(&self, cfg: &Config) -> Option<f64> {
+        let crews: Vec<_> = cfg
+            .crews
+            .iter()
+            .filter(|cr| self.crew.as_ref().is_none_or(|n| *n == cr.name))
+            .filter(|cr| {
+                self.site
+                    .as_ref()
+                    .is_none_or(|s| cr.site.as_ref() == Some(s))
+            })
+            .filter(|cr| {
+                self.area
+                    .as_ref()
+                    .is_none_or(|a| cr.area.as_ref() == Some(a))
+            })
+            .collect();
+        (!crews.is_empty()).then(|| crews.iter().map(|c| c.capacity_hours_per_week()).sum())
+    }
+}
+
+/// The age profile of open orders, in whole days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct AgeBuckets {
+    #[serde(rename = "0-7")]
+    pub d0_7: u64,
+    #[serde(rename = "8-30")]
+    pub d8_30: u64,
+    #[serde(rename = "31-90")]
+    pub d31_90: u64,
+    #[serde(rename = "91+")]
+    pub d91: u64,
+}
+
+/// Every metric of one scope at one instant. Field names are the binding JSON keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    pub open_count: u64,
+    pub backlog_hours: f64,
+    pub ready_backlog_hours: Option<f64>,
+    pub capacity_hours_per_week: Option<f64>,
+    pub backlog_weeks: Option<f64>,
+    pub ready_backlog_weeks: Option<f64>,
+    pub overdue_count: u64,
+    pub age_buckets: AgeBuckets,
+    pub mean_age_days: Option<f64>,
+    pub created_count: u64,
+    pub completed_count: u64,
+    pub completion_ratio: Option<f64>,
+    pub on_time_pct: Option<f64>,
+    pub reactive_hours: f64,
+    pub planned_hours: f64,
+    pub reactive_pct: Option<f64>,
+    pub reactive_count_pct: Option<f64>,
+    pub reactive_to_planned_ratio: Option<f64>,
+    pub emergency_pct: Option<f64>,
+    pub pm_compliance_pct: Option<f64>,
+    pub schedule_compliance_pct: Option<f64>,
+    pub mttr_hours: Option<f64>,
+}
+
+/// The scalar metrics a trend can follow, by their JSON keys.
+pub const TREND_METRICS: &[&str] = &[
+    "open_count",
+    "backlog_hours",
+    "ready_backlog_hours",
+    "capacity_hours_per_week",
+    "backlog_weeks",
+    "ready_backlog_weeks",
+    "overdue_count",
+    "mean_age_days",
+    "created_count",
+    "completed_count",
+    "completion_ratio",
+    "on_time_pct",
+    "reactive_hours",
+    "planned_hours",
+    "reactive_pct",
+    "reactive_count_pct",
+    "reactive_to_planned_ratio",
+    "emergency_pct",
+    "pm_compliance_pct",
+    "schedule_compliance_pct",
+    "mttr_hours",
+];
+
+impl Metrics {
+    /// A scalar metric by its JSON key (`None` when it is null or unknown).
+    pub fn get(&self, key: &str) -> Option<f64> {
+        Some(match key {
+            "open_count" => self.open_count as f64,
+            "backlog_hours" => self.backlog_hours,
+            "ready_backlog_hours" => self.ready_backlog_hours?,
+            "capacity_hours_per_week" => self.capacity_hours_per_week?,
+            "backlog_weeks" => self.backlog_weeks?,
+            "ready_backlog_weeks" => self.ready_backlog_weeks?,
+            "overdue_count" => self.overdue_count as f64,
+            "mean_age_days" => self.mean_age_days?,
+            "created_count" => self.created_count as f64,
+            "completed_count" => self.completed_count as f64,
+            "completion_ratio" => self.completion_ratio?,
+            "on_time_pct" => self.on_time_pct?,
+            "reactive_hours" => self.reactive_hours,
+            "planned_hours" => self.planned_hours,
+            "reactive_pct" => self.reactive_pct?,
+            "reactive_count_pct" => self.reactive_count_pct?,
+            "reactive_to_planned_ratio" => self.reactive_to_planned_ratio?,
+            "emergency_pct" => self.emergency_pct?,
+            "pm_compliance_pct" => self.pm_compliance_pct?,
+            "schedule_compliance_pct" => self.schedule_compliance_pct?,
+            "mttr_hours" => self.mttr_hours?,
+            _ => return None,
+        })
+    }
+}
+
+/// Data quality of the stored orders in scope (cancelled included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Quality {
+    pub missing_estimate: u64,
+    pub missing_due: u64,
+    pub unknown_kind: u64,
+    pub completed_without_date: u64,
+    pub missing_asset: u64,
+    pub rejected_rows_last_import: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrewMetrics {
+    pub crew: String,
+    pub metrics: Metrics,
+}
+
+/// What `kpis --format json` prints (metrics.md, "Output").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpis {
+    pub as_of: NaiveDate,
+    pub window_days: u32,
+    pub scope: Scope,
+    pub metrics: Metrics,
+    pub by_crew: Vec<CrewMetrics>,
+    pub quality: Quality,
+}
+
+/// One point of a trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendPoint {
+    pub as_of: NaiveDate,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A series of as-of values of several metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trend {
+    pub metrics: Vec<String>,
+    pub scope: Scope,
+    pub window_days: u32,
+    pub every: String,
+    pub points: Vec<TrendPoint>,
+}
+
+/// A trend step: days or calendar months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Days(u32),
+    Months(u32),
+}
+
+impl std::str::FromStr for Step {
+    type Err = MetricsError;
+    fn from_str(s: &str) -> Result<Step, MetricsError> {
+        let t = s.trim();
+        let bad = || MetricsError::BadStep(t.to_string());
+        let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let n: u32 = t[..split].parse().map_err(|_| bad())?;
+        if n == 0 {
+            return Err(bad());
+        }
+        match &t[split..] {
+            "d" => Ok(Step::Days(n)),
+            "w" => Ok(Step::Days(n * 7)),
+            "mo" | "m" => Ok(Step::Months(n)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// The most points one trend may have (ten years of days).
+pub const MAX_TREND_POINTS: usize = 3700;
+
+/// The metrics engine: the order frame and what it needs besides, loaded once.
+pub struct Engine {
+    frame: DataFrame,
+    config: Config,
+    rejected_rows_last_import: u64,
+    /// `ready_backlog_hours` from daily snapshots, by (date, scope key).
+    ready_history: HashMap<(NaiveDate, String), f64>,
+    loaded_at: DateTime<Utc>,
+}
+
+impl Engine {
+    /// Loads the store's orders and snapshots.
+    pub fn load(store: &Store, config: &Config) -> Result<Engine, MetricsError> {
+        let frame = frame::load_frame(store, config)?;
+        let mut ready_history = HashMap::new();
+        for (date, scope, json) in store.snapshots()? {
+            if let Some(v) = serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|v| v.get("ready_backlog_hours")?.as_f64())
+            {
+                ready_history.insert((date, scope), v);
+            }
+        }
+        Ok(Engine {
+            frame,
+            config: config.clone(),
+            rejected_rows_last_import: store.rejected_rows_last_import()?,
+            ready_history,
+            loaded_at: Utc::now(),
+        })
+    }
+
+    /// An engine over a frame built elsewhere (tests, benchmarks).
+    pub fn from_frame(frame: DataFrame, config: &Config) -> Engine {
+        Engine {
+            frame,
+            config: config.clone(),
+            rejected_rows_last_import: 0,
+            ready_history: HashMap::new(),
+            loaded_at: Utc::now(),
+        }
+    }
+
+    pub fn frame(&self) -> &DataFrame {
+        &self.frame
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn loaded_at(&self) -> DateTime<Utc> {
+        self.loaded_at
+    }
+
+    /// Today in plant time.
+    pub fn today(&self) -> NaiveDate {
+        Utc::now().with_timezone(&self.config.plant.tz).date_naive()
+    }
+
+    /// The as-of instant of a date: the first instant of the next plant day.
+    pub fn instant_of(&self, date: NaiveDate) -> DateTime<Utc> {
+        local_to_utc(
+            self.config.plant.tz,
+            (date + Duration::days(1)).and_time(NaiveTime::MIN),
+        )
+    }
+
+    /// Checks a scope against the config: an unknown crew is an error listing the known ones.
+    pub fn check_scope(&self, scope: &Scope) -> Result<(), MetricsError> {
+        if let Some(name) = &scope.crew
+            && self.config.crew(name).is_none()
+        {
+            return Err(MetricsError::UnknownCrew {
+                name: name.clone(),
+                origin: self.config.origin.clone(),
+                known: self
+                    .config
+                    .crews
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        Ok(())
+    }
+
+    /// All metrics for `scope` as of `as_of` (end of that plant day; now when `None`), with
+    /// `by_crew` for every crew of the config and data quality.
+    pub fn kpis(
+        &self,
+        as_of: Option<NaiveDate>,
+        window_days: Option<u32>,
+        scope: &Scope,
+    ) -> Result<Kpis, MetricsError> {
+        self.check_scope(scope)?;
+        let w = window_days.unwrap_or(self.config.metrics.window_days);
+        if w == 0 {
+            return Err(MetricsError::BadWindow);
+        }
+        let (date, t) = self.resolve(as_of);
+        let lf = self.scoped(scope);
+        let aggs = lf.clone().select(aggregations(t, w)).collect()?;
+        let metrics = self.finish(
+            &Raw::from_row(&aggs, 0)?,
+            scope,
+            date,
+            as_of.is_none() || date >= self.today(),
+        );
+        let quality = self.quality(lf)?;
+        let by_crew = self.by_crew(t, w, date, as_of.is_none() || date >= self.today())?;
+        Ok(Kpis {
+            as_of: date,
+            window_days: w,
+            scope: scope.clone(),
+            metrics,
+            by_crew,
+            quality,
+        })
+    }
+
+    /// Metrics of one scope only (no `by_crew`, no quality): what a board tile or trend needs.
+    pub fn metrics(
+        &self,
+        as_of: Option<NaiveDate>,
+        window_days: Option<u32>,
+        scope: &Scope,
+    ) -> Result<Metrics, MetricsError> {
+        self.check_scope(scope)?;
+        let w = window_days.unwrap_or(self.config.metrics.window_days);
+        if w == 0 {
+            return Err(MetricsError::BadWindow);
+        }
+        let (date, t) = self.resolve(as_of);
+        let aggs = self.scoped(scope).select(aggregations(t, w)).collect()?;
+        Ok(self.finish(
+            &Raw::from_row(&aggs, 0)?,
+            scope,
+            date,
+            as_of.is_none() || date >= self.today(),
+        ))
+    }
+
+    /// The series of as-of values of `metrics` from `from` to `to` (inclusive) every `step`.
+    /// All points are computed in one polars query over the loaded frame.
+    pub fn trend(
+        &self,
+        metrics: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+        step: Step,
+        window_days: Option<u32>,
+        scope: &Scope,
+    ) -> Result<Trend, MetricsError> {
+        self.check_scope(scope)?;
+        for m in metrics {
+            if !TREND_METRICS.contains(&m.as_str()) {
+                return Err(MetricsError::UnknownMetric(
+                    m.clone(),
+                    TREND_METRICS.join(", "),
+                ));
+            }
+        }
+        if from > to {
+            return Err(MetricsError::BadRange { from, to });
+        }
+        let w = window_days.unwrap_or(self.config.metrics.window_days);
+        if w == 0 {
+            return Err(MetricsError::BadWindow);
+        }
+        let dates = trend_dates(from, to, step)?;
+        let base = self.scoped(scope);
+        let today = self.today();
+        let frames: Vec<LazyFrame> = dates
+            .iter()
+            .map(|d| {
+                base.clone()
+                    .select(aggregations(self.resolve(Some(*d)).1, w))
+            })
+            .collect();
+        let all = concat(frames, UnionArgs::default())?.collect()?;
+        let mut points = Vec::with_capacity(dates.len());
+        for (i, d) in dates.iter().enumerate() {
+            let m = self.finish(&Raw::from_row(&all, i)?, scope, *d, *d >= today);
+            points.push(TrendPoint {
+                as_of: *d,
+                values: metrics.iter().map(|k| m.get(k)).collect(),
+            });
+        }
+        Ok(Trend {
+            metrics: metrics.to_vec(),
+            scope: scope.clone(),
+            window_days: w,
+            every: match step {
+                Step::Days(n) => format!("{n}d"),
+                Step::Months(n) => format!("{n}mo"),
+            },
+            points,
+        })
+    }
+
+    /// The scopes that get a daily snapshot: the plant, every site, area and crew.
+    pub fn snapshot_scopes(&self) -> Result<Vec<Scope>, MetricsError> {
+        let mut scopes = vec![Scope::plant()];
+        let mut add = |kind: &str, name: String| {
+            let s = match kind {
+                "site" => Scope {
+                    site: Some(name),
+                    ..Scope::default()
+                },
+                "area" => Scope {
+                    area: Some(name),
+                    ..Scope::default()
+                },
+                _ => Scope {
+                    crew: Some(name),
+                    ..Scope::default()
+                },
+            };
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        };
+        for cr in &self.config.crews {
+            if let Some(s) = &cr.site {
+                add("site", s.clone());
+            }
+            if let Some(a) = &cr.area {
+                add("area", a.clone());
+            }
+        }
+        for (kind, column) in [("site", c::SITE), ("area", c::AREA)] {
+            let distinct = self
+                .frame
+                .column(column)?
+                .as_materialized_series()
+                .unique()?;
+            for v in distinct.str()?.iter().flatten() {
+                add(kind, v.to_string());
+            }
+        }
+        for cr in &self.config.crews {
+            add("crew", cr.name.clone());
+        }
+        Ok(scopes)
+    }
+
+    /// Writes today's snapshot of every scope; returns how many were written.
+    pub fn write_snapshots(&self, store: &mut Store) -> Result<usize, MetricsError> {
+        let today = self.today();
+        let scopes = self.snapshot_scopes()?;
+        for s in &scopes {
+            let m = self.metrics(None, None, s)?;
+            let json = serde_json::to_string(&m).expect("metrics serialize");
+            store.put_snapshot(today, &s.key(), &json)?;
+        }
+        Ok(scopes.len())
+    }
+
+    fn resolve(&self, as_of: Option<NaiveDate>) -> (NaiveDate, i64) {
+        match as_of {
+            Some(d) => (d, self.instant_of(d).timestamp_millis()),
+            None => (self.today(), Utc::now().timestamp_millis()),
+        }
+    }
+
+    fn scoped(&self, scope: &Scope) -> LazyFrame {
+        let lf = self.frame.clone().lazy();
+        match scope.filter() {
+            Some(f) => lf.filter(f),
+            None => lf,
+        }
+    }
+
+    fn quality(&self, lf: LazyFrame) -> Result<Quality, MetricsError> {
+        let q = lf
+            .select([
+                count(col(c::Q_MISSING_ESTIMATE)).alias("missing_estimate"),
+                count(col(c::Q_MISSING_DUE)).alias("missing_due"),
+                count(col(c::Q_UNKNOWN_KIND)).alias("unknown_kind"),
+                count(col(c::Q_COMPLETED_WITHOUT_DATE)).alias("completed_without_date"),
+                count(col(c::Q_MISSING_ASSET)).alias("missing_asset"),
+            ])
+            .collect()?;
+        let get = |name: &str| -> Result<u64, MetricsError> { Ok(int(&q, name, 0)?) };
+        Ok(Quality {
+            missing_estimate: get("missing_estimate")?,
+            missing_due: get("missing_due")?,
+            unknown_kind: get("unknown_kind")?,
+            completed_without_date: get("completed_without_date")?,
+            missing_asset: get("missing_asset")?,
+            rejected_rows_last_import: self.rejected_rows_last_import,
+        })
+    }
+
+    fn by_crew(
+        &self,
+        t: i64,
+        w: u32,
+        date: NaiveDate,
+        present: bool,
+    ) -> Result<Vec<CrewMetrics>, MetricsError> {
+        if self.config.crews.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<String> = self.config.crews.iter().map(|c| c.name.clone()).collect();
+        let grouped = self
+            .frame
+            .clone()
+            .lazy()
+            .filter(col(c::CREW).is_in(
+                lit(Series::new("crews".into(), names.clone())).implode(false),
+                false,
+            ))
+            .group_by([col(c::CREW)])
+            .agg(aggregations(t, w))
+            .collect()?;
+        let crews = grouped.column(c::CREW)?.str()?.clone();
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let scope = Scope::crew(&name);
+            let row = crews.iter().position(|c| c == Some(name.as_str()));
+            let raw = match row {
+                Some(i) => Raw::from_row(&grouped, i)?,
+                None => Raw::default(),
+            };
+            out.push(CrewMetrics {
+                metrics: self.finish(&raw, &scope, date, present),
+                crew: name,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Turns raw sums into the metrics, with nulls where a denominator is 0.
+    fn finish(&self, r: &Raw, scope: &Scope, date: NaiveDate, present: bool) -> Metrics {
+        let capacity = scope.capacity(&self.config);
+        let weeks = |h: f64| capacity.and_then(|c| ratio(h, c));
+        let ready = if present {
+            Some(r.ready_hours)
+        } else {
+            self.ready_history.get(&(date, scope.key())).copied()
+        };
+        let reactive_planned_n = r.reactive_n + r.planned_n;
+        Metrics {
+            open_count: r.open_n,
+            backlog_hours: r.backlog_hours,
+            ready_backlog_hours: ready,
+            capacity_hours_per_week: capacity,
+            backlog_weeks: weeks(r.backlog_hours),
+            ready_backlog_weeks: ready.and_then(weeks),
+            overdue_count: r.overdue_n,
+            age_buckets: AgeBuckets {
+                d0_7: r.age[0],
+                d8_30: r.age[1],
+                d31_90: r.age[2],
+                d91: r.age[3],
+            },
+            mean_age_days: ratio(r.age_sum_days, r.open_n as f64),
+            created_count: r.created_n,
+            completed_count: r.completed_n,
+            completion_ratio: ratio(r.completed_n as f64, r.created_n as f64),
+            on_time_pct: pct(r.on_time_n as f64, r.completed_due_n as f64),
+            reactive_hours: r.reactive_hours,
+            planned_hours: r.planned_hours,
+            reactive_pct: pct(r.reactive_hours, r.reactive_hours + r.planned_hours),
+            reactive_count_pct: pct(r.reactive_n as f64, reactive_planned_n as f64),
+            reactive_to_planned_ratio: ratio(r.reactive_hours, r.planned_hours),
+            emergency_pct: pct(r.emergency_n as f64, reactive_planned_n as f64),
+            pm_compliance_pct: pct(r.pm_ok_n as f64, r.pm_n as f64),
+            schedule_compliance_pct: pct(r.sched_ok_n as f64, r.sched_n as f64),
+            mttr_hours: ratio(r.repair_sum, r.repair_n as f64),
+        }
+    }
+}
+
+fn trend_dates(from: NaiveDate, to: NaiveDate, step: Step) -> Result<Vec<NaiveDate>, MetricsError> {
+    let mut dates = Vec::new();
+    let mut i = 0u32;
+    loop {
+        let d = match step {
+            Step::Days(n) => from.checked_add_signed(Duration::days(i as i64 * n as i64)),
+            Step::Months(n) => from.checked_add_months(Months::new(i * n)),
+        };
+        match d {
+            Some(d) if d <= to => dates.push(d),
+            _ => break,
+        }
+        if dates.len() > MAX_TREND_POINTS {
+            return Err(MetricsError::TooManyPoints {
+                points: dates.len(),
+                max: MAX_TREND_POINTS,
+            });
+        }
+        i += 1;
+    }
+    Ok(dates)
+}
+
+/// `a / b`, or `None` when `b` is 0 (never NaN or infinity).
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    let r = a / b;
+    (b != 0.0 && r.is_finite()).then_some(r)
+}
+
+fn pct(a: f64, b: f64) -> Option<f64> {
+    ratio(a, b).map(|r| r * 100.0)
+}
+
+/// The count of true values of a boolean expression (nulls count as false).
+fn count(mask: Expr) -> Expr {
+    mask.fill_null(lit(false)).cast(DataType::Int64).sum()
+}
+
+/// Raw sums of one scope at one instant, before ratios.
+#[derive(Debug, Default)]
+struct Raw {
+    open_n: u64,
+    backlog_hours: f64,
+    ready_hours: f64,
+    overdue_n: u64,
+    age: [u64; 4],
+    age_sum_days: f64,
+    created_n: u64,
+    completed_n: u64,
+    completed_due_n: u64,
+    on_time_n: u64,
+    reactive_hours: f64,
+    planned_hours: f64,
+    reactive_n: u64,
+    planned_n: u64,
+    emergency_n: u64,
+    pm_n: u64,
+    pm_ok_n: u64,
+    sched_n: u64,
+    sched_ok_n: u64,
+    repair_sum: f64,
+    repair_n: u64,
+}
+
+fn int(df: &DataFrame, name: &str, row: usize) -> PolarsResult<u64> {
+    Ok(df
+        .column(name)?
+        .get(row)?
+        .extract::<i64>()
+        .unwrap_or(0)
+        .max(0) as u64)
+}
+
+fn float(df: &DataFrame, name: &str, row: usize) -> PolarsResult<f64> {
+    Ok(df.column(name)?.get(row)?.extract::<f64>().unwrap_or(0.0))
+}
+
+impl Raw {
+    fn from_row(df: &DataFrame, row: usize) -> PolarsResult<Raw> {
+        let i = |n: &str| int(df, n, row);
+        let f = |n: &str| float(df, n, row);
+        Ok(Raw {
+            open_n: i("open_n")?,
+            backlog_hours: f("backlog_hours")?,
+            ready_hours: f("ready_hours")?,
+            overdue_n: i("overdue_n")?,
+            age: [i("age_0_7")?, i("age_8_30")?, i("age_31_90")?, i("age_91")?],
+            age_sum_days: f("age_sum_days")?,
+            created_n: i("created_n")?,
+            completed_n: i("completed_n")?,
+            completed_due_n: i("completed_due_n")?,
+            on_time_n: i("on_time_n")?,
+            reactive_hours: f("reactive_hours")?,
+            planned_hours: f("planned_hours")?,
+            reactive_n: i("reactive_n")?,
+            planned_n: i("planned_n")?,
+            emergency_n: i("emergency_n")?,
+            pm_n: i("pm_n")?,
+            pm_ok_n: i("pm_ok_n")?,
+            sched_n: i("sched_n")?,
+            sched_ok_n: i("sched_ok_n")?,
+            repair_sum: f("repair_sum")?,
+            repair_n: i("repair_n")?,
+        })
+    }
+}
+
+/// The aggregations behind every metric, as of instant `t` (ms) over a window of `w` days.
+fn aggregations(t: i64, w: u32) -> Vec<Expr> {
+    let ws = t - w as i64 * DAY_MS;
+    let counted = || col(c::COUNTED);
+    let before_t = |name: &str| col(name).lt(lit(t));
+    let in_window = |name: &str| col(name).gt_eq(lit(ws)).and(col(name).lt(lit(t)));
+    let open = counted()
+        .and(before_t(c::CREATED))
+        .and(col(c::DONE).is_null().or(col(c::DONE).gt_eq(lit(t))));
+    let age_days = (lit(t) - col(c::CREATED)).cast(DataType::Float64) / lit(DAY_MS as f64);
+    let whole_days = age_days.clone().floor();
+    let done_in = counted().and(in_window(c::DONE));
+    let sum_if = |value: &str, mask: Expr| col(value).filter(mask.fill_null(lit(false))).sum();
+    let bucket = |lo: f64, hi: Option<f64>| {
+        let m = open.clone().and(whole_days.clone().gt_eq(lit(lo)));
+        match hi {
+            Some(hi) => count(m.and(whole_days.clone().lt_eq(lit(hi)))),
+            None => count(m),
+        }
+    };
+    vec![
+        count(open.clone()).alias("open_n"),
+        sum_if(c::ESTIMATE, open.clone()).alias("backlog_hours"),
+        sum_if(c::ESTIMATE, open.clone().and(col(c::READY))).alias("ready_hours"),
+        count(open.clone().and(before_t(c::DUE))).alias("overdue_n"),
+        bucket(0.0, Some(7.0)).alias("age_0_7"),
+        bucket(8.0, Some(30.0)).alias("age_8_30"),
+        bucket(31.0, Some(90.0)).alias("age_31_90"),
+        bucket(91.0, None).alias("age_91"),
+        age_days
+            .filter(open.clone().fill_null(lit(false)))
+            .sum()
+            .alias("age_sum_days"),
+        count(counted().and(in_window(c::CREATED))).alias("created_n"),
+        count(done_in.clone()).alias("completed_n"),
+        count(done_in.clone().and(col(c::DUE).is_not_null())).alias("completed_due_n"),
+        count(done_in.clone().and(col(c::DONE).lt_eq(col(c::DUE)))).alias("on_time_n"),
+        sum_if(c::HOURS, done_in.clone().and(col(c::REACTIVE))).alias("reactive_hours"),
+        sum_if(c::HOURS, done_in.clone().and(col(c::PLANNED))).alias("planned_hours"),
+        count(done_in.clone().and(col(c::REACTIVE))).alias("reactive_n"),
+        count(done_in.clone().and(col(c::PLANNED))).alias("planned_n"),
+        count(done_in.clone().and(col(c::EMERGENCY))).alias("emergency_n"),
+        count(counted().and(in_window(c::PM_DEADLINE))).alias("pm_n"),
+        count(
+            counted()
+                .and(in_window(c::PM_DEADLINE))
+                .and(col(c::DONE).lt_eq(col(c::PM_DEADLINE))),
+        )
+        .alias("pm_ok_n"),
+        count(counted().and(in_window(c::SCHED_DEADLINE))).alias("sched_n"),
+        count(
+            counted()
+                .and(in_window(c::SCHED_DEADLINE))
+                .and(col(c::DONE).lt(col(c::SCHED_DEADLINE))),
+        )
+        .alias("sched_ok_n"),
+        sum_if(
+            c::REPAIR_HOURS,
+            done_in
+                .clone()
+                .and(col(c::REACTIVE))
+                .and(col(c::REPAIR_HOURS).is_not_null()),
+        )
+        .alias("repair_sum"),
+        count(
+            done_in
+                .and(col(c::REACTIVE))
+                .and(col(c::REPAIR_HOURS).is_not_null()),
+        )
+        .alias("repair_n"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_parse() {
+        assert_eq!("7d".parse::<Step>().unwrap(), Step::Days(7));
+        assert_eq!("2w".parse::<Step>().unwrap(), Step::Days(14));
+        assert_eq!("1mo".parse::<Step>().unwrap(), Step::Months(1));
+        assert!("0d".parse::<Step>().is_err());
+        assert!("weekly".parse::<Step>().is_err());
+    }
+
+    #[test]
+    fn monthly_points_keep_the_day_where_they_can() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let pts = trend_dates(d("2026-01-31"), d("2026-04-30"), Step::Months(1)).unwrap();
+        assert_eq!(
+            pts,
+            [
+                d("2026-01-31"),
+                d("2026-02-28"),
+                d("2026-03-31"),
+                d("2026-04-30")
+            ]
+        );
+    }
+
+    #[test]
+    fn ratios_are_null_never_nan() {
+        assert_eq!(ratio(1.0, 0.0), None);
+        assert_eq!(ratio(0.0, 0.0), None);
+        assert_eq!(pct(1.0, 4.0), Some(25.0));
+    }
+
+    #[test]
+    fn scope_keys() {
+        assert_eq!(Scope::plant().key(), "plant");
+        let s = Scope {
+            site: Some("R".into()),
+            crew: Some("M".into()),
+            area: None,
+        };
+        assert_eq!(s.key(), "site:R/crew:M");
+    }
+}
