@@ -4,4 +4,6 @@
 mod cli_import;
 mod demo;
 mod import_props;
+mod metrics_fixtures;
+mod metrics_oracle;
 mod support;
