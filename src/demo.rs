@@ -88,7 +88,8 @@ struct Asset {
 #[derive(Debug, Clone)]
 pub struct DemoParams {
     pub seed: u64,
-    /// Days of history, ending with `until`.
+    /// Days of history, ending with `until`. A lead-in of a quarter as long again comes before
+    /// them, so the first day already has the backlog a real plant has.
     pub days: u32,
     /// Total orders to produce over those days.
     pub orders: u64,
@@ -100,17 +101,29 @@ pub struct DemoParams {
 }
 
 impl DemoParams {
+    /// Days generated: the history plus its lead-in.
+    pub fn total_days(&self) -> u32 {
+        let days = self.days.max(1);
+        days + days / 4
+    }
+
+    fn first_day(&self) -> NaiveDate {
+        self.until - Duration::days(self.total_days() as i64 - 1)
+    }
+
     /// A year up to today with about `per_day` orders a day.
     pub fn year_to_today(seed: u64, per_day: f64, days: u32, tz: Tz) -> DemoParams {
         let now = Utc::now();
-        DemoParams {
+        let mut p = DemoParams {
             seed,
             days,
-            orders: (per_day * days as f64).round() as u64,
+            orders: 0,
             until: now.with_timezone(&tz).date_naive(),
             tz,
             now: now.with_timezone(&Utc),
-        }
+        };
+        p.orders = (per_day * p.total_days() as f64).round() as u64;
+        p
     }
 }
 
@@ -132,12 +145,12 @@ pub struct DemoOrders {
 pub fn orders(p: DemoParams) -> DemoOrders {
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
     let assets = build_assets(&mut rng);
-    let first = p.until - Duration::days(p.days.max(1) as i64 - 1);
+    let first = p.first_day();
     // Day weights: fewer requests at weekends, breakdown bursts of 2 to 5 days now and then.
-    let mut weights = Vec::with_capacity(p.days as usize);
-    let mut burst = Vec::with_capacity(p.days as usize);
+    let mut weights = Vec::with_capacity(p.total_days() as usize);
+    let mut burst = Vec::with_capacity(p.total_days() as usize);
     let mut burst_left: u32 = 0;
-    for d in 0..p.days.max(1) {
+    for d in 0..p.total_days() {
         let date = first + Duration::days(d as i64);
         if burst_left == 0 && rng.random_bool(0.03) {
             burst_left = rng.random_range(2..=5);
@@ -161,7 +174,7 @@ pub fn orders(p: DemoParams) -> DemoOrders {
     if let Some(last) = per_day.last_mut() {
         *last += p.orders - given;
     }
-    let end_of_until = local_to_utc(p.tz, (p.until + Duration::days(1)).and_time(NaiveTime::MIN));
+    let end_of_until = crate::metrics::end_of_day(p.tz, p.until);
     let horizon = end_of_until.min(p.now);
     let left_today = per_day.first().copied().unwrap_or(0);
     DemoOrders {
@@ -245,8 +258,7 @@ impl DemoOrders {
     fn make(&mut self) -> WorkOrder {
         let p = &self.p;
         let rng = &mut self.rng;
-        let first = p.until - Duration::days(p.days.max(1) as i64 - 1);
-        let date = first + Duration::days(self.day as i64);
+        let date = p.first_day() + Duration::days(self.day as i64);
         let burst = self.burst[self.day];
         let kinds: [(Kind, f64); 7] = if burst {
             [
@@ -269,6 +281,11 @@ impl DemoOrders {
                 (Kind::Other, 0.09),
             ]
         };
+        // The plant gets better over the year: less breakdown work as PM takes hold.
+        let progress = self.day as f64 / self.per_day.len().max(1) as f64;
+        let mut kinds = kinds;
+        kinds[0].1 *= 1.4 - 0.8 * progress;
+        kinds[1].1 *= 1.3 - 0.6 * progress;
         let kind = *pick(rng, &kinds);
         let asset = &self.assets[rng.random_range(0..self.assets.len())];
         let crews = AREAS

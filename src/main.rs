@@ -336,6 +336,7 @@ fn demo_cmd(db: &str, config: &Config, args: DemoArgs) -> Result<ExitCode> {
         profile: None,
         started_at: chrono::Utc::now(),
     };
+    let total_days = p.total_days();
     let mut tx = store.begin_import(&meta, true)?;
     let mut counts = RunCounts::default();
     for o in demo::orders(p) {
@@ -346,8 +347,8 @@ fn demo_cmd(db: &str, config: &Config, args: DemoArgs) -> Result<ExitCode> {
     let run = tx.commit(counts)?;
     snapshot(&mut store, config)?;
     println!(
-        "demo plant `{}`: {} orders over {} days in {db} (run {run}); the demo's crews are those of config/gemba.toml",
-        config.plant.name, counts.upserted, args.days
+        "demo plant `{}`: {} orders over {} days (history of {} days and a lead-in) in {db} (run {run}); its crews are those of config/gemba.toml",
+        config.plant.name, counts.upserted, total_days, args.days
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -671,6 +671,11 @@ impl Engine {
     }
 }
 
+/// The end of a plant day: the first instant of the next day in `tz` (the as-of instant T).
+pub fn end_of_day(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
+    local_to_utc(tz, (date + Duration::days(1)).and_time(NaiveTime::MIN))
+}
+
 fn trend_dates(from: NaiveDate, to: NaiveDate, step: Step) -> Result<Vec<NaiveDate>, MetricsError> {
     let mut dates = Vec::new();
     let mut i = 0u32;

@@ -16,9 +16,10 @@ fn demo_fills_the_store_and_is_repeatable() {
         "--until",
         "2026-03-31",
     ]));
-    assert!(out.contains("2400 orders"), "{out}");
+    // 120 days of history plus a 30-day lead-in, 20 a day.
+    assert!(out.contains("3000 orders over 150 days"), "{out}");
     let first = s.orders();
-    assert_eq!(first.len(), 2400);
+    assert_eq!(first.len(), 3000);
     // Running it again replaces the demo source with the same data.
     ok(&s.gemba(&[
         "demo",
@@ -59,7 +60,7 @@ fn the_demo_csv_imports_to_the_same_orders_as_the_demo() {
         "--csv",
         csv.to_str().unwrap(),
         "--orders",
-        "1350",
+        "1680",
         "--until",
         "2026-03-31",
     ]));
@@ -72,7 +73,7 @@ fn the_demo_csv_imports_to_the_same_orders_as_the_demo() {
         "demo",
     ]));
     assert!(
-        out.contains("read 1350, upserted 1350, rejected 0"),
+        out.contains("read 1680, upserted 1680, rejected 0"),
         "{out}"
     );
     assert_eq!(a.orders(), b.orders());
