@@ -44,6 +44,11 @@ pub struct Config {
     pub targets: BTreeMap<String, Target>,
     #[serde(default)]
     pub pull: PullSettings,
+    #[serde(default)]
+    pub board: BoardSettings,
+    /// Link to an order in its CMMS, per source: `{id}` is replaced by the order's id.
+    #[serde(default)]
+    pub order_links: BTreeMap<String, String>,
     /// Where the config was read from, for messages; not a key in the file.
     #[serde(skip)]
     pub origin: String,
@@ -275,6 +280,44 @@ impl Default for PullSettings {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardSettings {
+    /// How often the board reloads itself (kiosk view), in seconds.
+    #[serde(default = "default_refresh")]
+    pub refresh_seconds: u32,
+    /// An order in progress longer than this, or on hold at all, is listed as stuck.
+    #[serde(default = "default_stuck")]
+    pub stuck_after_days: f64,
+    /// Scopes the kiosk view rotates through, as `plant`, `site:NAME`, `area:NAME` or `crew:NAME`.
+    #[serde(default)]
+    pub kiosk_scopes: Vec<String>,
+    /// How long computed board data is reused before it is refreshed, in seconds.
+    #[serde(default = "default_cache")]
+    pub cache_seconds: u32,
+}
+
+fn default_refresh() -> u32 {
+    300
+}
+fn default_stuck() -> f64 {
+    3.0
+}
+fn default_cache() -> u32 {
+    60
+}
+
+impl Default for BoardSettings {
+    fn default() -> Self {
+        BoardSettings {
+            refresh_seconds: default_refresh(),
+            stuck_after_days: default_stuck(),
+            kiosk_scopes: Vec::new(),
+            cache_seconds: default_cache(),
+        }
+    }
+}
+
 /// The metric names a target may be set for (the JSON keys of metrics.md).
 pub const TARGETABLE: &[&str] = &[
     "backlog_weeks",
@@ -418,6 +461,35 @@ impl Config {
             }
             if t.min.is_none() && t.max.is_none() {
                 return Err(self.invalid(format!("targets.{name}"), "give `min`, `max` or both"));
+            }
+        }
+        if self.board.refresh_seconds < 10 {
+            return Err(self.invalid("board.refresh_seconds", "must be at least 10"));
+        }
+        if !(self.board.stuck_after_days.is_finite() && self.board.stuck_after_days >= 0.0) {
+            return Err(self.invalid("board.stuck_after_days", "must be a number of days >= 0"));
+        }
+        for (i, s) in self.board.kiosk_scopes.iter().enumerate() {
+            let ok = s == "plant"
+                || match s.split_once(':') {
+                    Some(("crew", name)) => self.crew(name).is_some(),
+                    Some(("site" | "area", name)) => !name.is_empty(),
+                    _ => false,
+                };
+            if !ok {
+                return Err(self.invalid(
+                    format!("board.kiosk_scopes[{i}]"),
+                    format!("`{s}`: use plant, site:NAME, area:NAME or crew:NAME with a crew of this config"),
+                ));
+            }
+        }
+        for (source, url) in &self.order_links {
+            if !url.contains("{id}") || !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                return Err(self.invalid(
+                    format!("order_links.{source}"),
+                    format!("`{url}` must be an http(s) URL with {{id}} where the order id goes"),
+                ));
             }
         }
         if !(1..=10).contains(&self.pull.default_criticality) {

@@ -77,6 +77,15 @@ pub struct ImportReport {
     pub first_rejections: Vec<Rejection>,
 }
 
+/// Rows are mapped and written in batches of this many.
+const BATCH: usize = 4096;
+
+/// A row after mapping: an order to write, or a rejection to keep.
+enum Mapped {
+    Order(Box<crate::model::WorkOrder>),
+    Rejected(Rejection),
+}
+
 /// A file read and split into records, before mapping.
 struct Parsed {
     header: Vec<String>,
@@ -148,7 +157,14 @@ fn run(
     counts: &mut RunCounts,
     rejections: &mut Vec<Rejection>,
 ) -> Result<(i64, Vec<String>), ImportError> {
+    let t0 = std::time::Instant::now();
     let parsed = parse_file(path, mapping)?;
+    tracing::info!(
+        "{}: parsed {} rows in {:?}",
+        path.display(),
+        parsed.frame.height(),
+        t0.elapsed()
+    );
     let (bound, absent) =
         mapping
             .bind(&parsed.header)
@@ -182,54 +198,75 @@ fn run(
         }
         Ok(())
     };
-    for i in 0..rows {
-        counts.read += 1;
-        let line = parsed.lines[i];
-        let width = parsed.widths[i];
-        if width != header_width {
-            counts.rejected += 1;
-            keep(
-                &mut tx,
-                Rejection {
-                    line,
-                    field: "(row)".into(),
-                    value: format!("{width} fields"),
-                    reason: format!(
-                        "the row has {width} fields and the header {header_width}: a delimiter inside an unquoted value, or a missing quote?"
-                    ),
-                },
-            )?;
-            continue;
-        }
-        match bound.map_record(&meta.source, |slot| arrays[slot].get(i)) {
-            Ok(order) => {
-                tx.upsert(&order)?;
-                counts.upserted += 1;
-                if opts.fail_after_rows == Some(counts.upserted) {
-                    return Err(ImportError::Injected {
-                        path: path.to_path_buf(),
-                        after: counts.upserted,
-                    });
+    // Two cores, two stages: this thread writes to SQLite while a second one maps the rows.
+    let outcome = std::thread::scope(|scope| -> Result<(), ImportError> {
+        let (send, recv) = std::sync::mpsc::sync_channel::<Vec<Mapped>>(8);
+        let (bound, arrays, parsed, source) = (&bound, &arrays, &parsed, meta.source.as_str());
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for i in 0..rows {
+                let line = parsed.lines[i];
+                let width = parsed.widths[i];
+                let item = if width != header_width {
+                    Mapped::Rejected(Rejection {
+                        line,
+                        field: "(row)".into(),
+                        value: format!("{width} fields"),
+                        reason: format!(
+                            "the row has {width} fields and the header {header_width}: a delimiter inside an unquoted value, or a missing quote?"
+                        ),
+                    })
+                } else {
+                    match bound.map_record(source, |slot| arrays[slot].get(i)) {
+                        Ok(order) => Mapped::Order(Box::new(order)),
+                        Err(fe) => Mapped::Rejected(Rejection {
+                            line,
+                            field: fe.field.name().to_string(),
+                            value: fe.value,
+                            reason: fe.reason,
+                        }),
+                    }
+                };
+                batch.push(item);
+                if batch.len() == BATCH && send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                    return; // the writer stopped
                 }
             }
-            Err(fe) => {
-                counts.rejected += 1;
-                keep(
-                    &mut tx,
-                    Rejection {
-                        line,
-                        field: fe.field.name().to_string(),
-                        value: fe.value,
-                        reason: fe.reason,
-                    },
-                )?;
+            if !batch.is_empty() {
+                let _ = send.send(batch);
             }
+        });
+        for batch in recv {
+            for item in batch {
+                counts.read += 1;
+                match item {
+                    Mapped::Order(order) => {
+                        tx.upsert(&order)?;
+                        counts.upserted += 1;
+                        if opts.fail_after_rows == Some(counts.upserted) {
+                            return Err(ImportError::Injected {
+                                path: path.to_path_buf(),
+                                after: counts.upserted,
+                            });
+                        }
+                    }
+                    Mapped::Rejected(r) => {
+                        counts.rejected += 1;
+                        keep(&mut tx, r)?;
+                    }
+                }
+            }
+            progress.set_position(counts.read);
         }
-        if i % 8192 == 0 {
-            progress.set_position(i as u64);
-        }
-    }
+        Ok(())
+    });
+    outcome?;
     progress.finish_and_clear();
+    tracing::info!(
+        "{}: mapped and written in {:?}",
+        path.display(),
+        t0.elapsed()
+    );
     if opts.strict && counts.rejected > 0 {
         return Err(ImportError::Strict {
             path: path.to_path_buf(),
@@ -238,6 +275,7 @@ fn run(
         });
     }
     let run_id = tx.commit(*counts)?;
+    tracing::info!("{}: committed at {:?}", path.display(), t0.elapsed());
     rejections.truncate(first_keep);
     Ok((run_id, absent))
 }

@@ -132,7 +132,23 @@ impl DateSettings {
                 )),
             };
         }
-        if t.len() >= 10 && t.as_bytes()[4] == b'-' {
+        let b = t.as_bytes();
+        if t.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+            // The shapes exports write most, tried first: a bare date, and RFC 3339.
+            if t.len() == 10 {
+                if let Ok(d) = t.parse::<NaiveDate>() {
+                    return Ok(Some(Parsed::Day(d)));
+                }
+            } else if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+                return Ok(Some(Parsed::Instant(dt.with_timezone(&Utc))));
+            } else if b.len() >= 16
+                && b[10] == b'T'
+                && !t.ends_with('Z')
+                && !t[10..].contains(['+', '-'])
+                && let Ok(l) = t.parse::<NaiveDateTime>()
+            {
+                return Ok(Some(Parsed::Local(l)));
+            }
             if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
                 return Ok(Some(Parsed::Instant(dt.with_timezone(&Utc))));
             }

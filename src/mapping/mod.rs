@@ -538,7 +538,10 @@ impl Bound<'_> {
                     ));
                 }
             }
-        } else if let Some(t) = rule.map.get(&raw.to_lowercase()) {
+        } else if let Some(t) = (!rule.map.is_empty())
+            .then(|| rule.map.get(&raw.to_lowercase()))
+            .flatten()
+        {
             t.clone()
         } else {
             match (typed_value(f, raw), &rule.unmapped) {

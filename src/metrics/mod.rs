@@ -5,6 +5,7 @@
 //! daily snapshots, since it depends on status, which has no history.
 
 pub mod frame;
+pub mod orders;
 
 use std::collections::HashMap;
 
@@ -561,7 +562,7 @@ impl Engine {
         }
     }
 
-    fn scoped(&self, scope: &Scope) -> LazyFrame {
+    pub(crate) fn scoped(&self, scope: &Scope) -> LazyFrame {
         let lf = self.frame.clone().lazy();
         match scope.filter() {
             Some(f) => lf.filter(f),

@@ -1,7 +1,7 @@
 //! SQLite engine of the store: one file, WAL, migrations by `PRAGMA user_version`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{ImportRun, MAX_STORED_REJECTIONS, Rejection, RunCounts, RunMeta, StoreError};
 use crate::model::WorkOrder;
@@ -76,12 +76,29 @@ pub struct Sqlite {
     url: String,
 }
 
+/// An open import transaction. Its statements are prepared once and held for the whole import;
+/// it is rolled back when dropped without `commit`.
 pub struct ImportTx<'s> {
-    tx: Transaction<'s>,
+    conn: &'s Connection,
+    upsert: rusqlite::Statement<'s>,
+    reject: rusqlite::Statement<'s>,
     url: &'s str,
     run_id: i64,
     stored_rejections: usize,
+    done: bool,
 }
+
+impl Drop for ImportTx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+const UPSERT_ORDER: &str = "INSERT INTO orders (source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
+     ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, status = excluded.status, priority = excluded.priority, site = excluded.site, area = excluded.area, crew = excluded.crew, assignee = excluded.assignee, asset_id = excluded.asset_id, asset_name = excluded.asset_name, asset_criticality = excluded.asset_criticality, created_at = excluded.created_at, due_at = excluded.due_at, scheduled_start = excluded.scheduled_start, started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at, estimated_hours = excluded.estimated_hours, actual_hours = excluded.actual_hours, downtime_hours = excluded.downtime_hours, pm_interval_days = excluded.pm_interval_days";
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -145,23 +162,33 @@ impl Sqlite {
             url: url.to_string(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
-        tx.execute(
+        let conn = &self.conn;
+        let upsert = conn.prepare(UPSERT_ORDER).map_err(err)?;
+        let reject = conn
+            .prepare("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(err)?;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        // From here on, a failure drops `tx`, which rolls back.
+        let mut tx = ImportTx {
+            conn,
+            upsert,
+            reject,
+            url,
+            run_id: 0,
+            stored_rejections: 0,
+            done: false,
+        };
+        conn.execute(
             "INSERT INTO import_runs (kind, source, file, profile, started_at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
             params![meta.kind.as_str(), meta.source, meta.file, meta.profile, ms(meta.started_at)],
         )
         .map_err(err)?;
-        let run_id = tx.last_insert_rowid();
+        tx.run_id = conn.last_insert_rowid();
         if replace_source {
-            tx.execute("DELETE FROM orders WHERE source = ?1", [&meta.source])
+            conn.execute("DELETE FROM orders WHERE source = ?1", [&meta.source])
                 .map_err(err)?;
         }
-        Ok(ImportTx {
-            tx,
-            url,
-            run_id,
-            stored_rejections: 0,
-        })
+        Ok(tx)
     }
 
     pub fn record_failed_run(
@@ -394,48 +421,39 @@ impl Sqlite {
 }
 
 impl ImportTx<'_> {
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite {
-            url: self.url.to_string(),
-            source,
-        }
-    }
-
     pub fn upsert(&mut self, o: &WorkOrder) -> Result<(), StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO orders (source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
-                 ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, status = excluded.status, priority = excluded.priority, site = excluded.site, area = excluded.area, crew = excluded.crew, assignee = excluded.assignee, asset_id = excluded.asset_id, asset_name = excluded.asset_name, asset_criticality = excluded.asset_criticality, created_at = excluded.created_at, due_at = excluded.due_at, scheduled_start = excluded.scheduled_start, started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at, estimated_hours = excluded.estimated_hours, actual_hours = excluded.actual_hours, downtime_hours = excluded.downtime_hours, pm_interval_days = excluded.pm_interval_days",
-            )
-            .map_err(self.err())?;
-        stmt.execute(params![
-            o.source,
-            o.id,
-            o.title,
-            o.kind.as_str(),
-            o.status.as_str(),
-            o.priority.get(),
-            o.site,
-            o.area,
-            o.crew,
-            o.assignee,
-            o.asset_id,
-            o.asset_name,
-            o.asset_criticality.map(|c| c.get()),
-            ms(o.created_at),
-            ms_opt(o.due_at),
-            ms_opt(o.scheduled_start),
-            ms_opt(o.started_at),
-            ms_opt(o.completed_at),
-            ms_opt(o.updated_at),
-            o.estimated_hours,
-            o.actual_hours,
-            o.downtime_hours,
-            o.pm_interval_days,
-        ])
-        .map_err(self.err())?;
+        let url = self.url;
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        self.upsert
+            .execute(params![
+                o.source,
+                o.id,
+                o.title,
+                o.kind.as_str(),
+                o.status.as_str(),
+                o.priority.get(),
+                o.site,
+                o.area,
+                o.crew,
+                o.assignee,
+                o.asset_id,
+                o.asset_name,
+                o.asset_criticality.map(|c| c.get()),
+                ms(o.created_at),
+                ms_opt(o.due_at),
+                ms_opt(o.scheduled_start),
+                ms_opt(o.started_at),
+                ms_opt(o.completed_at),
+                ms_opt(o.updated_at),
+                o.estimated_hours,
+                o.actual_hours,
+                o.downtime_hours,
+                o.pm_interval_days,
+            ])
+            .map_err(err)?;
         Ok(())
     }
 
@@ -444,34 +462,36 @@ impl ImportTx<'_> {
             return Ok(());
         }
         self.stored_rejections += 1;
-        let mut stmt = self
-            .tx
-            .prepare_cached("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .map_err(self.err())?;
-        stmt.execute(params![
-            self.run_id,
-            r.line as i64,
-            r.field,
-            r.value,
-            r.reason
-        ])
-        .map_err(self.err())?;
+        let url = self.url;
+        self.reject
+            .execute(params![
+                self.run_id,
+                r.line as i64,
+                r.field,
+                r.value,
+                r.reason
+            ])
+            .map_err(|source| StoreError::Sqlite {
+                url: url.to_string(),
+                source,
+            })?;
         Ok(())
     }
 
-    pub fn commit(self, counts: RunCounts) -> Result<i64, StoreError> {
+    pub fn commit(mut self, counts: RunCounts) -> Result<i64, StoreError> {
         let url = self.url;
         let err = |source| StoreError::Sqlite {
             url: url.to_string(),
             source,
         };
-        self.tx
+        self.conn
             .execute(
                 "UPDATE import_runs SET finished_at = ?1, rows_read = ?2, rows_upserted = ?3, rows_rejected = ?4, outcome = 'succeeded' WHERE id = ?5",
                 params![ms(Utc::now()), counts.read as i64, counts.upserted as i64, counts.rejected as i64, self.run_id],
             )
             .map_err(err)?;
-        self.tx.commit().map_err(err)?;
+        self.conn.execute_batch("COMMIT").map_err(err)?;
+        self.done = true;
         Ok(self.run_id)
     }
 }

@@ -61,6 +61,28 @@ fn generic_profile_reads_mixed_dates_quotes_and_line_breaks() {
 }
 
 #[test]
+fn an_import_stores_todays_snapshot_of_every_scope() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "generic"]));
+    assert!(out.contains("stored today's metrics for"), "{out}");
+    let store = s.store();
+    let snaps = store.snapshots().unwrap();
+    let scopes: Vec<&str> = snaps.iter().map(|(_, scope, _)| scope.as_str()).collect();
+    for want in [
+        "plant",
+        "site:Riverside",
+        "area:Processing",
+        "crew:Utilities",
+    ] {
+        assert!(scopes.contains(&want), "{want} missing from {scopes:?}");
+    }
+    let plant: serde_json::Value =
+        serde_json::from_str(&snaps.iter().find(|(_, s, _)| s == "plant").unwrap().2).unwrap();
+    // G-2 is ready (1.5 h) and G-3 scheduled (6 h): the ready backlog of today.
+    assert_eq!(plant["ready_backlog_hours"], 7.5);
+}
+
+#[test]
 fn bom_semicolons_crlf_and_tabs_are_understood() {
     let s = Sandbox::new();
     let out = ok(&s.gemba(&[
