@@ -398,7 +398,7 @@ impl Engine {
         }
         let (date, t) = self.resolve(as_of);
         let lf = self.scoped(scope);
-        let aggs = lf.clone().select(aggregations(t, w)).collect()?;
+        let aggs = sums_over(lf.clone(), t, w).collect()?;
         let metrics = self.finish(
             &Raw::from_row(&aggs, 0)?,
             scope,
@@ -430,7 +430,7 @@ impl Engine {
             return Err(MetricsError::BadWindow);
         }
         let (date, t) = self.resolve(as_of);
-        let aggs = self.scoped(scope).select(aggregations(t, w)).collect()?;
+        let aggs = sums_over(self.scoped(scope), t, w).collect()?;
         Ok(self.finish(
             &Raw::from_row(&aggs, 0)?,
             scope,
@@ -471,10 +471,7 @@ impl Engine {
         let today = self.today();
         let frames: Vec<LazyFrame> = dates
             .iter()
-            .map(|d| {
-                base.clone()
-                    .select(aggregations(self.resolve(Some(*d)).1, w))
-            })
+            .map(|d| sums_over(base.clone(), self.resolve(Some(*d)).1, w))
             .collect();
         let all = concat(frames, UnionArgs::default())?.collect()?;
         let mut points = Vec::with_capacity(dates.len());
@@ -602,16 +599,17 @@ impl Engine {
             return Ok(Vec::new());
         }
         let names: Vec<String> = self.config.crews.iter().map(|c| c.name.clone()).collect();
-        let grouped = self
-            .frame
-            .clone()
-            .lazy()
-            .filter(col(c::CREW).is_in(
-                lit(Series::new("crews".into(), names.clone())).implode(false),
-                false,
-            ))
+        let in_crews = self.frame.clone().lazy().filter(col(c::CREW).is_in(
+            lit(Series::new("crews".into(), names.clone())).implode(false),
+            false,
+        ));
+        let mut per_order = contributions();
+        per_order.push(col(c::CREW));
+        let grouped = in_crews
+            .with_columns(masks(t, w))
+            .select(per_order)
             .group_by([col(c::CREW)])
-            .agg(aggregations(t, w))
+            .agg(SUMS.map(|s| col(s).sum()))
             .collect()?;
         let crews = grouped.column(c::CREW)?.str()?.clone();
         let mut out = Vec::with_capacity(names.len());
@@ -784,77 +782,115 @@ impl Raw {
     }
 }
 
-/// The aggregations behind every metric, as of instant `t` (ms) over a window of `w` days.
-fn aggregations(t: i64, w: u32) -> Vec<Expr> {
+/// Names of the per-order contributions, one per raw sum of `Raw`.
+const SUMS: [&str; 24] = [
+    "open_n",
+    "backlog_hours",
+    "ready_hours",
+    "overdue_n",
+    "age_0_7",
+    "age_8_30",
+    "age_31_90",
+    "age_91",
+    "age_sum_days",
+    "created_n",
+    "completed_n",
+    "completed_due_n",
+    "on_time_n",
+    "reactive_hours",
+    "planned_hours",
+    "reactive_n",
+    "planned_n",
+    "emergency_n",
+    "pm_n",
+    "pm_ok_n",
+    "sched_n",
+    "sched_ok_n",
+    "repair_sum",
+    "repair_n",
+];
+
+/// The base masks of instant `t` (ms) and a window of `w` days, each computed once per query.
+fn masks(t: i64, w: u32) -> Vec<Expr> {
     let ws = t - w as i64 * DAY_MS;
-    let counted = || col(c::COUNTED);
-    let before_t = |name: &str| col(name).lt(lit(t));
-    let in_window = |name: &str| col(name).gt_eq(lit(ws)).and(col(name).lt(lit(t)));
-    let open = counted()
-        .and(before_t(c::CREATED))
-        .and(col(c::DONE).is_null().or(col(c::DONE).gt_eq(lit(t))));
-    let age_days = (lit(t) - col(c::CREATED)).cast(DataType::Float64) / lit(DAY_MS as f64);
-    let whole_days = age_days.clone().floor();
-    let done_in = counted().and(in_window(c::DONE));
-    let sum_if = |value: &str, mask: Expr| col(value).filter(mask.fill_null(lit(false))).sum();
-    let bucket = |lo: f64, hi: Option<f64>| {
-        let m = open.clone().and(whole_days.clone().gt_eq(lit(lo)));
-        match hi {
-            Some(hi) => count(m.and(whole_days.clone().lt_eq(lit(hi)))),
-            None => count(m),
-        }
+    let flag = |e: Expr| e.fill_null(lit(false));
+    let in_window = |name: &str| {
+        flag(
+            col(c::COUNTED)
+                .and(col(name).gt_eq(lit(ws)))
+                .and(col(name).lt(lit(t))),
+        )
     };
     vec![
-        count(open.clone()).alias("open_n"),
-        sum_if(c::ESTIMATE, open.clone()).alias("backlog_hours"),
-        sum_if(c::ESTIMATE, open.clone().and(col(c::READY))).alias("ready_hours"),
-        count(open.clone().and(before_t(c::DUE))).alias("overdue_n"),
-        bucket(0.0, Some(7.0)).alias("age_0_7"),
-        bucket(8.0, Some(30.0)).alias("age_8_30"),
-        bucket(31.0, Some(90.0)).alias("age_31_90"),
-        bucket(91.0, None).alias("age_91"),
-        age_days
-            .filter(open.clone().fill_null(lit(false)))
-            .sum()
-            .alias("age_sum_days"),
-        count(counted().and(in_window(c::CREATED))).alias("created_n"),
-        count(done_in.clone()).alias("completed_n"),
-        count(done_in.clone().and(col(c::DUE).is_not_null())).alias("completed_due_n"),
-        count(done_in.clone().and(col(c::DONE).lt_eq(col(c::DUE)))).alias("on_time_n"),
-        sum_if(c::HOURS, done_in.clone().and(col(c::REACTIVE))).alias("reactive_hours"),
-        sum_if(c::HOURS, done_in.clone().and(col(c::PLANNED))).alias("planned_hours"),
-        count(done_in.clone().and(col(c::REACTIVE))).alias("reactive_n"),
-        count(done_in.clone().and(col(c::PLANNED))).alias("planned_n"),
-        count(done_in.clone().and(col(c::EMERGENCY))).alias("emergency_n"),
-        count(counted().and(in_window(c::PM_DEADLINE))).alias("pm_n"),
-        count(
-            counted()
-                .and(in_window(c::PM_DEADLINE))
-                .and(col(c::DONE).lt_eq(col(c::PM_DEADLINE))),
+        flag(
+            col(c::COUNTED)
+                .and(col(c::CREATED).lt(lit(t)))
+                .and(col(c::DONE).is_null().or(col(c::DONE).gt_eq(lit(t)))),
         )
-        .alias("pm_ok_n"),
-        count(counted().and(in_window(c::SCHED_DEADLINE))).alias("sched_n"),
-        count(
-            counted()
-                .and(in_window(c::SCHED_DEADLINE))
-                .and(col(c::DONE).lt(col(c::SCHED_DEADLINE))),
-        )
-        .alias("sched_ok_n"),
-        sum_if(
-            c::REPAIR_HOURS,
-            done_in
-                .clone()
-                .and(col(c::REACTIVE))
-                .and(col(c::REPAIR_HOURS).is_not_null()),
-        )
-        .alias("repair_sum"),
-        count(
-            done_in
-                .and(col(c::REACTIVE))
-                .and(col(c::REPAIR_HOURS).is_not_null()),
-        )
-        .alias("repair_n"),
+        .alias("_open"),
+        in_window(c::DONE).alias("_done_in"),
+        ((lit(t) - col(c::CREATED)).cast(DataType::Float64) / lit(DAY_MS as f64)).alias("_age"),
+        flag(col(c::DUE).lt(lit(t))).alias("_due_before_t"),
+        in_window(c::CREATED).alias("_created_in"),
+        in_window(c::PM_DEADLINE).alias("_pm_in"),
+        in_window(c::SCHED_DEADLINE).alias("_sched_in"),
     ]
+}
+
+/// What each order contributes to each raw sum, from the masks: 1 or 0 for counts, its hours
+/// or 0 for sums. Summing these columns, for the plant or by crew, gives every metric in one
+/// pass on polars' fast path.
+fn contributions() -> Vec<Expr> {
+    let flag = |e: Expr| e.fill_null(lit(false));
+    let open = || col("_open");
+    let done_in = || col("_done_in");
+    let days = || col("_age").floor();
+    let n = |mask: Expr| flag(mask).cast(DataType::Int64);
+    let h = |value: Expr, mask: Expr| when(flag(mask)).then(value).otherwise(lit(0.0));
+    let between = |lo: f64, hi: f64| open().and(days().gt_eq(lit(lo))).and(days().lt_eq(lit(hi)));
+    let repaired = || {
+        done_in()
+            .and(col(c::REACTIVE))
+            .and(col(c::REPAIR_HOURS).is_not_null())
+    };
+    let exprs = [
+        n(open()),
+        h(col(c::ESTIMATE), open()),
+        h(col(c::ESTIMATE), open().and(col(c::READY))),
+        n(open().and(col("_due_before_t"))),
+        n(between(0.0, 7.0)),
+        n(between(8.0, 30.0)),
+        n(between(31.0, 90.0)),
+        n(open().and(days().gt_eq(lit(91.0)))),
+        h(col("_age"), open()),
+        n(col("_created_in")),
+        n(done_in()),
+        n(done_in().and(col(c::DUE).is_not_null())),
+        n(done_in().and(col(c::DONE).lt_eq(col(c::DUE)))),
+        h(col(c::HOURS), done_in().and(col(c::REACTIVE))),
+        h(col(c::HOURS), done_in().and(col(c::PLANNED))),
+        n(done_in().and(col(c::REACTIVE))),
+        n(done_in().and(col(c::PLANNED))),
+        n(done_in().and(col(c::EMERGENCY))),
+        n(col("_pm_in")),
+        n(col("_pm_in").and(col(c::DONE).lt_eq(col(c::PM_DEADLINE)))),
+        n(col("_sched_in")),
+        n(col("_sched_in").and(col(c::DONE).lt(col(c::SCHED_DEADLINE)))),
+        h(col(c::REPAIR_HOURS), repaired()),
+        n(repaired()),
+    ];
+    exprs
+        .into_iter()
+        .zip(SUMS)
+        .map(|(e, name)| e.alias(name))
+        .collect()
+}
+
+/// The raw sums of every metric over `lf` as of `t`.
+fn sums_over(lf: LazyFrame, t: i64, w: u32) -> LazyFrame {
+    lf.with_columns(masks(t, w))
+        .select(contributions())
+        .select(SUMS.map(|s| col(s).sum()))
 }
 
 #[cfg(test)]
