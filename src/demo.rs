@@ -537,6 +537,34 @@ fn title_for(rng: &mut ChaCha8Rng, kind: Kind, a: &Asset, interval: Option<u32>)
     }
 }
 
+/// Replaces the store's demo orders with the demo plant of `p` in one transaction, then writes
+/// today's snapshots. Returns how many orders were written.
+pub fn load_into(
+    store: &mut crate::store::Store,
+    config: &crate::config::Config,
+    p: DemoParams,
+) -> Result<u64, crate::metrics::MetricsError> {
+    use crate::store::{RunCounts, RunKind, RunMeta};
+    let meta = RunMeta {
+        kind: RunKind::Demo,
+        source: DEMO_SOURCE.into(),
+        file: None,
+        profile: None,
+        started_at: Utc::now(),
+    };
+    let mut tx = store.begin_import(&meta, true)?;
+    let mut counts = RunCounts::default();
+    for o in orders(p) {
+        tx.upsert(&o)?;
+        counts.read += 1;
+        counts.upserted += 1;
+    }
+    tx.commit(counts)?;
+    let engine = crate::metrics::Engine::load(store, config)?;
+    engine.write_snapshots(store)?;
+    Ok(counts.upserted)
+}
+
 /// The header of the `generic` CSV profile, in the order `write_csv` writes.
 pub const GENERIC_HEADER: [&str; 22] = [
     "id",

@@ -14,7 +14,7 @@ use gemba::import::{ImportOptions, import_file};
 use gemba::mapping::{BUILTIN_PROFILES, Mapping};
 use gemba::metrics::{Engine, Scope, Step};
 use gemba::report;
-use gemba::store::{RunCounts, RunKind, RunMeta, Store};
+use gemba::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -86,6 +86,15 @@ enum Command {
     },
     /// Store today's metrics of the plant and every site, area and crew (run daily; imports do it too).
     Snapshot,
+    /// The board, the JSON API and health checks, on the embedded store.
+    Serve {
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Load the demo plant first when the store is empty.
+        #[arg(long)]
+        demo: bool,
+    },
 }
 
 #[derive(Args)]
@@ -158,8 +167,9 @@ struct DemoArgs {
     /// Write a generic CSV to this file instead of filling the store ("-" for stdout).
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// With --csv: exactly this many orders (any number; memory does not grow with it).
-    #[arg(long, requires = "csv")]
+    /// Exactly this many orders instead of --orders-per-day (with --csv any number: memory does
+    /// not grow with it).
+    #[arg(long)]
     orders: Option<u64>,
 }
 
@@ -208,6 +218,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Csv => print!("{}", report::trend_csv(&t)),
                 Format::Table => print!("{}", report::trend_table(&t)),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { addr, demo } => {
+            let mut store = open(&cli.db)?;
+            if demo && store.order_count()? == 0 {
+                let p = DemoParams::year_to_today(42, 30.0, 365, config.plant.tz);
+                let n = demo::load_into(&mut store, &config, p)?;
+                println!("loaded the demo plant: {n} orders");
+            }
+            drop(store);
+            let state = gemba::web::AppState::open(&cli.db, config)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(gemba::web::serve(addr, state))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Snapshot => {
@@ -339,26 +365,11 @@ fn demo_cmd(db: &str, config: &Config, args: DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut store = open(db)?;
-    let meta = RunMeta {
-        kind: RunKind::Demo,
-        source: demo::DEMO_SOURCE.into(),
-        file: None,
-        profile: None,
-        started_at: chrono::Utc::now(),
-    };
     let total_days = p.total_days();
-    let mut tx = store.begin_import(&meta, true)?;
-    let mut counts = RunCounts::default();
-    for o in demo::orders(p) {
-        tx.upsert(&o)?;
-        counts.read += 1;
-        counts.upserted += 1;
-    }
-    let run = tx.commit(counts)?;
-    snapshot(&mut store, config)?;
+    let n = demo::load_into(&mut store, config, p)?;
     println!(
-        "demo plant `{}`: {} orders over {} days (history of {} days and a lead-in) in {db} (run {run}); its crews are those of config/gemba.toml",
-        config.plant.name, counts.upserted, total_days, args.days
+        "demo plant `{}`: {} orders over {} days (history of {} days and a lead-in) in {db}; its crews are those of config/gemba.toml",
+        config.plant.name, n, total_days, args.days
     );
     Ok(ExitCode::SUCCESS)
 }

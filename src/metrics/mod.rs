@@ -45,7 +45,7 @@ pub enum MetricsError {
 }
 
 /// Which orders a query looks at: every filter given must match (AND).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 pub struct Scope {
     pub site: Option<String>,
     pub area: Option<String>,
@@ -127,7 +127,7 @@ impl Scope {
 }
 
 /// The age profile of open orders, in whole days.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AgeBuckets {
     #[serde(rename = "0-7")]
     pub d0_7: u64,
@@ -140,7 +140,7 @@ pub struct AgeBuckets {
 }
 
 /// Every metric of one scope at one instant. Field names are the binding JSON keys.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Metrics {
     pub open_count: u64,
     pub backlog_hours: f64,
@@ -222,7 +222,7 @@ impl Metrics {
 }
 
 /// Data quality of the stored orders in scope (cancelled included).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Quality {
     pub missing_estimate: u64,
     pub missing_due: u64,
@@ -232,14 +232,14 @@ pub struct Quality {
     pub rejected_rows_last_import: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CrewMetrics {
     pub crew: String,
     pub metrics: Metrics,
 }
 
 /// What `kpis --format json` prints (metrics.md, "Output").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Kpis {
     pub as_of: NaiveDate,
     pub window_days: u32,

@@ -64,7 +64,7 @@ pub struct OrderQuery {
 }
 
 /// One listed order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OrderRow {
     pub source: String,
     pub id: String,
@@ -92,7 +92,7 @@ pub struct OrderRow {
 }
 
 /// A page of orders and how many match in all.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OrderPage {
     pub total: usize,
     pub offset: usize,

@@ -152,6 +152,11 @@ impl Store {
         self.engine.runs(limit)
     }
 
+    /// One run by its id.
+    pub fn run(&self, id: i64) -> Result<Option<ImportRun>, StoreError> {
+        self.engine.run(id)
+    }
+
     /// The stored rejected rows of a run, in line order.
     pub fn rejections(&self, run_id: i64) -> Result<Vec<Rejection>, StoreError> {
         self.engine.rejections(run_id)

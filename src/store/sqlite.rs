@@ -233,34 +233,53 @@ impl Sqlite {
         Ok(run_id)
     }
 
+    const RUN_COLUMNS: &str = "id, kind, source, file, profile, started_at, finished_at, rows_read, rows_upserted, rows_rejected, outcome, error";
+
+    fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportRun> {
+        Ok(ImportRun {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            source: r.get(2)?,
+            file: r.get(3)?,
+            profile: r.get(4)?,
+            started_at: from_ms(r.get(5)?),
+            finished_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
+            counts: RunCounts {
+                read: r.get::<_, i64>(7)? as u64,
+                upserted: r.get::<_, i64>(8)? as u64,
+                rejected: r.get::<_, i64>(9)? as u64,
+            },
+            outcome: r.get(10)?,
+            error: r.get(11)?,
+        })
+    }
+
     pub fn runs(&self, limit: usize) -> Result<Vec<ImportRun>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, kind, source, file, profile, started_at, finished_at, rows_read, rows_upserted, rows_rejected, outcome, error FROM import_runs ORDER BY id DESC LIMIT ?1",
-            )
+            .prepare(&format!(
+                "SELECT {} FROM import_runs ORDER BY id DESC LIMIT ?1",
+                Self::RUN_COLUMNS
+            ))
             .map_err(self.err())?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok(ImportRun {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    source: r.get(2)?,
-                    file: r.get(3)?,
-                    profile: r.get(4)?,
-                    started_at: from_ms(r.get(5)?),
-                    finished_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
-                    counts: RunCounts {
-                        read: r.get::<_, i64>(7)? as u64,
-                        upserted: r.get::<_, i64>(8)? as u64,
-                        rejected: r.get::<_, i64>(9)? as u64,
-                    },
-                    outcome: r.get(10)?,
-                    error: r.get(11)?,
-                })
-            })
+            .query_map([limit as i64], Self::run_from_row)
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn run(&self, id: i64) -> Result<Option<ImportRun>, StoreError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM import_runs WHERE id = ?1",
+                    Self::RUN_COLUMNS
+                ),
+                [id],
+                Self::run_from_row,
+            )
+            .optional()
+            .map_err(self.err())
     }
 
     pub fn rejections(&self, run_id: i64) -> Result<Vec<Rejection>, StoreError> {

@@ -1,9 +1,12 @@
 //! Integration tests: one binary (each file under tests/ would link all of polars again).
 //! They run the real `gemba` binary in a temporary folder, or the library's public API.
 
+mod browser;
 mod cli_import;
 mod demo;
+mod http;
 mod import_props;
 mod metrics_fixtures;
 mod metrics_oracle;
+mod server;
 mod support;

@@ -1,0 +1,462 @@
+//! The tier-1 huddle board: tiles against targets, 12-month trends, what broke, what is late or
+//! stuck, the age profile. Built once per scope from the engine, rendered per request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::charts;
+use super::pages::{self, Nav};
+use super::{AppError, AppState, Loaded};
+use crate::config::{Config, Rag};
+use crate::metrics::orders::{OrderPage, OrderQuery, SortKey};
+use crate::metrics::{AgeBuckets, Metrics, Scope, end_of_day};
+use crate::model::{Kind, Status};
+use crate::report::format_value;
+
+/// Which way is better for a tile's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+    /// Inside a band (backlog weeks): neither up nor down is good in itself.
+    Band,
+}
+
+/// One KPI tile.
+#[derive(Debug, Clone)]
+pub struct Tile {
+    /// The metric key (`data-metric` in the page, the key in `/api/v1/kpis`).
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: Option<f64>,
+    /// The value as shown, when it is not a plain number (completed vs created).
+    pub shown: Option<String>,
+    pub unit: &'static str,
+    pub target: Option<String>,
+    pub rag: Option<Rag>,
+    pub week_ago: Option<f64>,
+    pub better: Better,
+}
+
+/// Everything the board of one scope shows, computed at once.
+pub struct BoardData {
+    pub version: i64,
+    pub computed: Instant,
+    pub computed_at: DateTime<Utc>,
+    pub scope: Scope,
+    pub as_of: NaiveDate,
+    pub metrics: Metrics,
+    pub tiles: Vec<Tile>,
+    pub weeks: Vec<NaiveDate>,
+    pub backlog_weeks: Vec<Option<f64>>,
+    pub reactive_pct: Vec<Option<f64>>,
+    pub pm_compliance_pct: Vec<Option<f64>>,
+    pub created_weekly: Vec<Option<f64>>,
+    pub completed_weekly: Vec<Option<f64>>,
+    pub age: AgeBuckets,
+    pub since: NaiveDate,
+    pub new_reactive: OrderPage,
+    pub overdue: OrderPage,
+    pub stuck: OrderPage,
+    pub nav: Nav,
+}
+
+/// The start of the previous working day (Monday to Friday) before `today`.
+pub fn previous_working_day(today: NaiveDate) -> NaiveDate {
+    let mut d = today - Duration::days(1);
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+        d -= Duration::days(1);
+    }
+    d
+}
+
+const LIST_ROWS: usize = 10;
+
+impl BoardData {
+    pub fn build(loaded: &Loaded, scope: &Scope) -> Result<BoardData, AppError> {
+        let e = &loaded.engine;
+        let cfg = e.config();
+        let today = e.today();
+        let now = e.metrics(None, None, scope)?;
+        let week_ago = e.metrics(Some(today - Duration::days(7)), None, scope)?;
+        let yesterday = today - Duration::days(1);
+        let y = e.metrics(Some(yesterday), Some(1), scope)?;
+        let y_prev = e.metrics(Some(yesterday - Duration::days(7)), Some(1), scope)?;
+        let keys: Vec<String> = ["backlog_weeks", "reactive_pct", "pm_compliance_pct"]
+            .map(String::from)
+            .to_vec();
+        let from = today - Duration::weeks(51);
+        let trend = e.trend(
+            &keys,
+            from,
+            today,
+            crate::metrics::Step::Days(7),
+            None,
+            scope,
+        )?;
+        let flow = e.trend(
+            &["created_count".to_string(), "completed_count".to_string()],
+            from,
+            today,
+            crate::metrics::Step::Days(7),
+            Some(7),
+            scope,
+        )?;
+        let col = |t: &crate::metrics::Trend, i: usize| {
+            t.points.iter().map(|p| p.values[i]).collect::<Vec<_>>()
+        };
+        let since = previous_working_day(today);
+        let since_instant = end_of_day(cfg.plant.tz, since - Duration::days(1));
+        let new_reactive = e.orders(&OrderQuery {
+            scope: scope.clone(),
+            kinds: vec![Kind::Emergency, Kind::Corrective],
+            created_since: Some(since_instant),
+            sort: SortKey::Created,
+            descending: true,
+            limit: Some(LIST_ROWS),
+            ..OrderQuery::default()
+        })?;
+        let overdue = e.orders(&OrderQuery {
+            scope: scope.clone(),
+            overdue: true,
+            sort: SortKey::Due,
+            limit: Some(LIST_ROWS),
+            ..OrderQuery::default()
+        })?;
+        let stuck = e.orders(&OrderQuery {
+            scope: scope.clone(),
+            stuck_after_days: Some(cfg.board.stuck_after_days),
+            sort: SortKey::Age,
+            limit: Some(LIST_ROWS),
+            ..OrderQuery::default()
+        })?;
+        let tiles = tiles(cfg, &now, &week_ago, &y, &y_prev);
+        Ok(BoardData {
+            version: loaded.version,
+            computed: Instant::now(),
+            computed_at: Utc::now(),
+            scope: scope.clone(),
+            as_of: today,
+            age: now.age_buckets,
+            metrics: now,
+            tiles,
+            weeks: trend.points.iter().map(|p| p.as_of).collect(),
+            backlog_weeks: col(&trend, 0),
+            reactive_pct: col(&trend, 1),
+            pm_compliance_pct: col(&trend, 2),
+            created_weekly: col(&flow, 0),
+            completed_weekly: col(&flow, 1),
+            since,
+            new_reactive,
+            overdue,
+            stuck,
+            nav: Nav::build(e)?,
+        })
+    }
+}
+
+fn tiles(
+    cfg: &Config,
+    now: &Metrics,
+    week_ago: &Metrics,
+    y: &Metrics,
+    y_prev: &Metrics,
+) -> Vec<Tile> {
+    let tile = |key: &'static str, label: &'static str, unit: &'static str, better: Better| {
+        let value = now.get(key);
+        let target = cfg.targets.get(key);
+        Tile {
+            key,
+            label,
+            value,
+            shown: None,
+            unit,
+            target: target.map(|t| t.describe()),
+            rag: target.zip(value).map(|(t, v)| t.judge(v)),
+            week_ago: week_ago.get(key),
+            better,
+        }
+    };
+    let ratio_target = cfg.targets.get("completion_ratio");
+    let y_ratio = y.completion_ratio;
+    vec![
+        tile("backlog_weeks", "Backlog", "crew-weeks", Better::Band),
+        tile(
+            "ready_backlog_weeks",
+            "Ready backlog",
+            "crew-weeks",
+            Better::Band,
+        ),
+        tile("reactive_pct", "Reactive work", "% of hours", Better::Lower),
+        tile("pm_compliance_pct", "PM compliance", "%", Better::Higher),
+        tile("overdue_count", "Overdue", "orders", Better::Lower),
+        Tile {
+            key: "completed_yesterday",
+            label: "Yesterday",
+            value: Some(y.completed_count as f64),
+            shown: Some(format!("{} / {}", y.completed_count, y.created_count)),
+            unit: "done / new",
+            target: ratio_target
+                .map(|t| format!("done {} new", if t.min.is_some() { "≥" } else { "≤" })),
+            rag: ratio_target.and_then(|t| y_ratio.map(|r| t.judge(r))),
+            week_ago: Some(y_prev.completed_count as f64),
+            better: Better::Higher,
+        },
+        tile(
+            "schedule_compliance_pct",
+            "Schedule compliance",
+            "%",
+            Better::Higher,
+        ),
+    ]
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct BoardParams {
+    pub site: Option<String>,
+    pub area: Option<String>,
+    pub crew: Option<String>,
+    pub kiosk: Option<String>,
+}
+
+impl BoardParams {
+    fn kiosk(&self) -> bool {
+        matches!(self.kiosk.as_deref(), Some("1" | "true" | "yes" | "on"))
+    }
+}
+
+pub async fn plant_board(
+    State(state): State<AppState>,
+    Query(p): Query<BoardParams>,
+) -> Result<Response, AppError> {
+    render(state, Scope::plant(), p.kiosk()).await
+}
+
+pub async fn scoped_board(
+    State(state): State<AppState>,
+    Query(p): Query<BoardParams>,
+) -> Result<Response, AppError> {
+    let kiosk = p.kiosk();
+    let scope = pages::checked_scope(&state, p.site, p.area, p.crew)?;
+    render(state, scope, kiosk).await
+}
+
+async fn render(state: AppState, scope: Scope, kiosk: bool) -> Result<Response, AppError> {
+    let loaded = state.loaded();
+    if loaded.orders == 0 {
+        return Ok(Html(pages::welcome(&state).into_string()).into_response());
+    }
+    let data = state.board(scope).await?;
+    Ok(Html(page(&state, &loaded, &data, kiosk).into_string()).into_response())
+}
+
+/// The next scope of the kiosk rotation after `scope`.
+fn next_in_rotation(cfg: &Config, scope: &Scope) -> Option<String> {
+    let list = &cfg.board.kiosk_scopes;
+    if list.is_empty() {
+        return None;
+    }
+    let key = scope.key();
+    let i = list
+        .iter()
+        .position(|s| *s == key)
+        .map_or(0, |i| (i + 1) % list.len());
+    Some(pages::board_href(&pages::scope_from_key(&list[i])?, true))
+}
+
+fn arrow(t: &Tile) -> Markup {
+    let (Some(now), Some(before)) = (t.value, t.week_ago) else {
+        return html! {};
+    };
+    let delta = now - before;
+    let decimals = if t.unit == "orders" || t.key == "completed_yesterday" {
+        0
+    } else {
+        1
+    };
+    let small = delta.abs() < 0.05;
+    let (sym, class) = if small {
+        ("▶", "flat")
+    } else {
+        let up = delta > 0.0;
+        let good = match t.better {
+            Better::Higher => Some(up),
+            Better::Lower => Some(!up),
+            Better::Band => None,
+        };
+        (
+            if up { "▲" } else { "▼" },
+            match good {
+                Some(true) => "good",
+                Some(false) => "bad",
+                None => "flat",
+            },
+        )
+    };
+    html! {
+        span class={"delta " (class)} title="change since a week ago" {
+            (sym) " " (format!("{:+.decimals$}", delta)) " vs last week"
+        }
+    }
+}
+
+fn tile_markup(t: &Tile) -> Markup {
+    let (class, icon, word) = match t.rag {
+        Some(Rag::Green) => ("green", "✔", "on target"),
+        Some(Rag::Amber) => ("amber", "▲", "near target"),
+        Some(Rag::Red) => ("red", "✖", "off target"),
+        None => ("none", "", ""),
+    };
+    let shown = t
+        .shown
+        .clone()
+        .unwrap_or_else(|| format_value(t.key, t.value));
+    html! {
+        div class={"tile " (class)} data-metric=(t.key) {
+            div class="label" { (t.label) }
+            div class="value" { (shown) }
+            div class="unit" { (t.unit) }
+            @if let Some(target) = &t.target {
+                div class="target" { "target " (target) }
+            }
+            @if !word.is_empty() {
+                div class="status" { span class="icon" aria-hidden="true" { (icon) } " " (word) }
+            }
+            (arrow(t))
+        }
+    }
+}
+
+pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, kiosk: bool) -> Markup {
+    let cfg = state.config();
+    let now = Utc::now();
+    let refresh = kiosk.then(|| {
+        let next =
+            next_in_rotation(cfg, &d.scope).unwrap_or_else(|| pages::board_href(&d.scope, true));
+        format!("{}; url={}", cfg.board.refresh_seconds, next)
+    });
+    let title = format!("{} — {}", d.scope.label(), cfg.plant.name);
+    let weeks = &d.weeks;
+    let body = html! {
+        header class="board-head" {
+            div {
+                h1 { (d.scope.label()) }
+                div class="sub" { (cfg.plant.name) " · huddle board · " (d.as_of.format("%A %-d %B %Y").to_string()) }
+            }
+            div class="fresh" {
+                @if kiosk {
+                    div class="clock" id="clock" { (now.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
+                }
+                (pages::freshness(loaded, now, cfg))
+            }
+        }
+        section class="tiles" aria-label="Key figures" {
+            @for t in &d.tiles { (tile_markup(t)) }
+        }
+        section class="charts" aria-label="Trends, last 12 months" {
+            (charts::line_chart("Backlog, crew-weeks", weeks, &[("backlog", &d.backlog_weeks)], cfg.targets.get("backlog_weeks"), 1))
+            (charts::line_chart("Reactive work, % of hours", weeks, &[("reactive %", &d.reactive_pct)], cfg.targets.get("reactive_pct"), 0))
+            (charts::line_chart("PM compliance, %", weeks, &[("PM compliance", &d.pm_compliance_pct)], cfg.targets.get("pm_compliance_pct"), 0))
+            (charts::line_chart("Orders per week: created vs completed", weeks, &[("created", &d.created_weekly), ("completed", &d.completed_weekly)], None, 0))
+        }
+        section class="lists" {
+            (order_list(&format!("New breakdowns and repairs since {}", d.since.format("%A")), "Emergency and corrective orders created since the start of the previous working day", &d.new_reactive, &pages::orders_href(&d.scope, "kind=emergency,corrective&sort=created&dir=desc"), ListKind::New, cfg))
+            (order_list("Overdue, oldest first", "Open orders past their due date", &d.overdue, &pages::orders_href(&d.scope, "overdue=1&sort=due"), ListKind::Overdue, cfg))
+            (order_list(&format!("Stuck: on hold, or in progress over {} days", cfg.board.stuck_after_days), "Work that is blocked", &d.stuck, &pages::orders_href(&d.scope, "status=on_hold,in_progress&sort=age"), ListKind::Stuck, cfg))
+            div class="panel" {
+                h2 { "Age of open orders" }
+                (charts::age_histogram(&d.age))
+                p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
+            }
+        }
+    };
+    pages::layout(
+        &title,
+        &d.nav,
+        Some(&d.scope),
+        kiosk,
+        refresh.as_deref(),
+        body,
+    )
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ListKind {
+    New,
+    Overdue,
+    Stuck,
+}
+
+fn order_list(
+    title: &str,
+    help: &str,
+    page: &OrderPage,
+    more: &str,
+    kind: ListKind,
+    cfg: &Config,
+) -> Markup {
+    html! {
+        div class="panel" {
+            h2 title=(help) { (title) " " span class="count" { "(" (page.total) ")" } }
+            @if page.orders.is_empty() {
+                p class="empty" { "None." }
+            } @else {
+                table class="orders compact" {
+                    tbody {
+                        @for o in &page.orders {
+                            tr class={"p" (o.priority)} {
+                                td class="prio" title="priority" { "P" (o.priority) }
+                                td class="what" {
+                                    (pages::order_link(cfg, &o.source, &o.id))
+                                    " " span class="title" { (o.title) }
+                                    @if let Some(a) = &o.asset_name { span class="asset" { " · " (a) } }
+                                }
+                                td class="when" {
+                                    @match kind {
+                                        ListKind::New => { (o.kind.as_str().replace('_', " ")) }
+                                        ListKind::Overdue => { (o.overdue_days.unwrap_or(0)) " d late" }
+                                        ListKind::Stuck => { @if o.status == Status::OnHold { "on hold" } @else { "in progress" } ", " (o.age_days) " d old" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if page.total > page.orders.len() {
+                    a class="more" href=(more) { "all " (page.total) " →" }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previous_working_day_skips_the_weekend() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            previous_working_day(d("2026-11-23")),
+            d("2026-11-20"),
+            "Monday -> Friday"
+        );
+        assert_eq!(
+            previous_working_day(d("2026-11-25")),
+            d("2026-11-24"),
+            "Wednesday -> Tuesday"
+        );
+        assert_eq!(
+            previous_working_day(d("2026-11-22")),
+            d("2026-11-20"),
+            "Sunday -> Friday"
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! `gemba serve`: the board (server-rendered with maud), the JSON API, health checks.
+//! Requests never wait on SQLite on the board path: a background task watches the store's data
+//! version, reloads the metrics engine when an import lands, and writes the daily snapshot;
+//! board data is computed once per scope and reused until the data or the minute changes.
+
+pub mod api;
+pub mod board;
+pub mod charts;
+pub mod pages;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::Config;
+use crate::metrics::{Engine, MetricsError, Scope};
+use crate::store::{ImportRun, Store, StoreError};
+
+/// The state every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Mutex<Store>,
+    db_url: String,
+    loaded: RwLock<Option<Arc<Loaded>>>,
+    boards: Mutex<HashMap<Scope, Arc<board::BoardData>>>,
+    refreshing: Mutex<HashSet<Scope>>,
+}
+
+/// The engine over one version of the store's data.
+pub struct Loaded {
+    pub engine: Engine,
+    /// The id of the newest import run when loaded: a new run means new data.
+    pub version: i64,
+    pub last_run: Option<ImportRun>,
+    pub orders: u64,
+}
+
+/// What a handler can fail with: a status and a message a person can act on.
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn bad_request(message: impl Into<String>) -> AppError {
+        AppError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    fn internal(message: impl Into<String>) -> AppError {
+        let message = message.into();
+        tracing::error!("{message}");
+        AppError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message,
+        }
+    }
+}
+
+impl From<MetricsError> for AppError {
+    fn from(e: MetricsError) -> AppError {
+        match e {
+            MetricsError::UnknownCrew { .. }
+            | MetricsError::UnknownMetric(..)
+            | MetricsError::BadStep(_)
+            | MetricsError::BadRange { .. }
+            | MetricsError::TooManyPoints { .. }
+            | MetricsError::BadWindow => AppError::bad_request(e.to_string()),
+            other => AppError::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        AppError::internal(e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.status, pages::error_page(self.status, &self.message)).into_response()
+    }
+}
+
+impl AppState {
+    /// Opens the store and loads the engine.
+    pub fn open(db_url: &str, config: Config) -> Result<AppState, AppError> {
+        let store = Store::open(db_url)?;
+        let state = AppState {
+            inner: Arc::new(Inner {
+                config,
+                store: Mutex::new(store),
+                db_url: db_url.to_string(),
+                loaded: RwLock::new(None),
+                boards: Mutex::new(HashMap::new()),
+                refreshing: Mutex::new(HashSet::new()),
+            }),
+        };
+        state.reload()?;
+        Ok(state)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn db_url(&self) -> &str {
+        &self.inner.db_url
+    }
+
+    /// The engine over the newest data.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.inner
+            .loaded
+            .read()
+            .expect("lock")
+            .clone()
+            .expect("loaded at start")
+    }
+
+    /// Runs `f` with the store (blocking: call from `spawn_blocking`).
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut store = self.inner.store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut store)
+    }
+
+    fn data_version(&self) -> Result<(i64, Option<ImportRun>), StoreError> {
+        self.with_store(|s| {
+            let last = s.runs(1)?.into_iter().next();
+            Ok((last.as_ref().map_or(0, |r| r.id), last))
+        })
+    }
+
+    /// Reloads the engine from the store (blocking).
+    pub fn reload(&self) -> Result<(), AppError> {
+        let (version, last_run) = self.data_version()?;
+        let (engine, orders) = self.with_store(|s| -> Result<_, AppError> {
+            Ok((Engine::load(s, &self.inner.config)?, s.order_count()?))
+        })?;
+        *self.inner.loaded.write().expect("lock") = Some(Arc::new(Loaded {
+            engine,
+            version,
+            last_run,
+            orders,
+        }));
+        self.inner.boards.lock().expect("lock").clear();
+        Ok(())
+    }
+
+    /// Reloads when an import has landed since the last load; writes today's snapshots when
+    /// the day has none yet. Returns whether it reloaded. Blocking.
+    pub fn refresh_if_changed(&self) -> Result<bool, AppError> {
+        let (version, _) = self.data_version()?;
+        let changed = version != self.loaded().version;
+        if changed {
+            self.reload()?;
+        }
+        let loaded = self.loaded();
+        let today = loaded.engine.today();
+        let has_today = self.with_store(|s| s.snapshot(today, "plant"))?.is_some();
+        if !has_today && loaded.orders > 0 {
+            self.with_store(|s| loaded.engine.write_snapshots(s))?;
+        }
+        Ok(changed)
+    }
+
+    /// The board data of a scope: cached; recomputed in the background once older than
+    /// `board.cache_seconds`, and at once when the data changed.
+    pub async fn board(&self, scope: Scope) -> Result<Arc<board::BoardData>, AppError> {
+        let loaded = self.loaded();
+        let key = scope.clone();
+        let cached = self.inner.boards.lock().expect("lock").get(&key).cloned();
+        let max_age = Duration::from_secs(self.inner.config.board.cache_seconds as u64);
+        match cached {
+            Some(b) if b.version == loaded.version => {
+                if b.computed.elapsed() > max_age
+                    && self
+                        .inner
+                        .refreshing
+                        .lock()
+                        .expect("lock")
+                        .insert(key.clone())
+                {
+                    let me = self.clone();
+                    tokio::task::spawn_blocking(move || {
+                        if let Ok(fresh) = board::BoardData::build(&me.loaded(), &key) {
+                            me.inner
+                                .boards
+                                .lock()
+                                .expect("lock")
+                                .insert(key.clone(), Arc::new(fresh));
+                        }
+                        me.inner.refreshing.lock().expect("lock").remove(&key);
+                    });
+                }
+                Ok(b)
+            }
+            _ => {
+                let fresh =
+                    tokio::task::spawn_blocking(move || board::BoardData::build(&loaded, &scope))
+                        .await
+                        .map_err(|e| AppError::internal(e.to_string()))??;
+                let fresh = Arc::new(fresh);
+                self.inner
+                    .boards
+                    .lock()
+                    .expect("lock")
+                    .insert(key, fresh.clone());
+                Ok(fresh)
+            }
+        }
+    }
+}
+
+/// Time since an instant, in words: "4 min ago", "2 h ago", "3 days ago".
+pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let s = (now - t).num_seconds().max(0);
+    match s {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", s / 60),
+        3600..172_800 => format!("{} h ago", s / 3600),
+        _ => format!("{} days ago", s / 86_400),
+    }
+}
+
+const CSS: &str = include_str!("static/gemba.css");
+const JS: &str = include_str!("static/board.js");
+
+/// The whole application: pages, API, health, static files, security headers.
+pub fn app(state: AppState) -> Router {
+    let security = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    let mut router = Router::new()
+        .route("/", get(board::plant_board))
+        .route("/board", get(board::scoped_board))
+        .route("/trends", get(pages::trends_page))
+        .route("/trends.csv", get(pages::trends_csv))
+        .route("/orders", get(pages::orders_page))
+        .route("/orders.csv", get(pages::orders_csv))
+        .route("/imports", get(pages::imports_page))
+        .route("/imports/{id}", get(pages::import_page))
+        .route("/demo", post(pages::load_demo))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(
+            "/static/gemba.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    CSS,
+                )
+            }),
+        )
+        .route(
+            "/static/board.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    JS,
+                )
+            }),
+        )
+        .nest("/api/v1", api::routes())
+        .fallback(|| async {
+            AppError {
+                status: StatusCode::NOT_FOUND,
+                message: "no such page".into(),
+            }
+        })
+        .with_state(state);
+    for (name, value) in security {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+}
+
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let ok = tokio::task::spawn_blocking(move || state.with_store(|s| s.order_count()).is_ok())
+        .await
+        .unwrap_or(false);
+    if ok {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "the store cannot be read").into_response()
+    }
+}
+
+/// Serves until SIGINT or SIGTERM; prints the address once bound (tests read it).
+pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    // Signal handlers go in before the address is announced, so a stop right after is graceful.
+    let stop = shutdown_signal()?;
+    println!("Gemba board on http://{bound}/ (Ctrl-C to stop)");
+    let watcher = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let s = watcher.clone();
+            let started = Instant::now();
+            match tokio::task::spawn_blocking(move || s.refresh_if_changed()).await {
+                Ok(Ok(true)) => {
+                    tracing::info!("new data: engine reloaded in {:?}", started.elapsed())
+                }
+                Ok(Err(e)) => tracing::warn!("refreshing the data failed: {}", e.message),
+                _ => {}
+            }
+        }
+    });
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(stop)
+        .await?;
+    println!("Gemba board stopped");
+    Ok(())
+}
+
+/// Registers SIGINT and SIGTERM now; the returned future completes on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}

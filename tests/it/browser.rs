@@ -1,0 +1,243 @@
+//! The board in a real browser: headless Chromium driven over WebDriver (Debian's `chromium` and
+//! `chromium-driver`; `.ci/test` installs them). Opens the board and the kiosk view, checks the
+//! tiles against `/api/v1/kpis`, clicks through to a crew's board and to the trends page, and
+//! saves the screenshots the README shows (docs/screenshots/).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::server::Server;
+use crate::support::{Sandbox, repo};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn need(binary: &str) -> String {
+    for dir in ["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"] {
+        let p = format!("{dir}/{binary}");
+        if std::path::Path::new(&p).exists() {
+            return p;
+        }
+    }
+    panic!(
+        "the browser test needs `{binary}`: install Debian's chromium and chromium-driver \
+         (apt-get install chromium chromium-driver), or run .ci/test, which installs them"
+    );
+}
+
+async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let chromium = need("chromium");
+    let chromedriver = need("chromedriver");
+    let port = free_port();
+    let driver = Driver(
+        Command::new(chromedriver)
+            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1920,1080", format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = match caps {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    let started = Instant::now();
+    let client = loop {
+        match ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start headless chromium through chromedriver: {e}"),
+        }
+    };
+    (driver, client)
+}
+
+async fn tile_text(c: &Client, key: &str) -> String {
+    c.find(Locator::Css(&format!(
+        ".tile[data-metric=\"{key}\"] .value"
+    )))
+    .await
+    .unwrap_or_else(|_| panic!("tile {key} is on the page"))
+    .text()
+    .await
+    .unwrap()
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = repo("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+#[tokio::test]
+async fn the_board_in_a_real_browser() {
+    let sandbox = Sandbox::new();
+    let server = Server::start(&sandbox, &["--demo"]);
+    let profile = sandbox.path("chromium-profile");
+    let (_driver, c) = browser(&profile).await;
+
+    c.goto(&server.url("/")).await.unwrap();
+    assert_eq!(
+        c.find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Plant"
+    );
+    // The tiles show what the API says, rounded as the board rounds.
+    let api: Value = reqwest::get(server.url("/api/v1/kpis"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (key, decimals) in [
+        ("backlog_weeks", 1),
+        ("ready_backlog_weeks", 1),
+        ("reactive_pct", 1),
+        ("pm_compliance_pct", 1),
+        ("schedule_compliance_pct", 1),
+    ] {
+        let want = api["metrics"][key]
+            .as_f64()
+            .map_or("–".to_string(), |v| format!("{v:.decimals$}"));
+        assert_eq!(tile_text(&c, key).await, want, "tile {key}");
+    }
+    assert_eq!(
+        tile_text(&c, "overdue_count").await,
+        api["metrics"]["overdue_count"].to_string()
+    );
+    // Every tile says its status in words too, not by colour alone.
+    for t in c.find_all(Locator::Css(".tile")).await.unwrap() {
+        let class = t.attr("class").await.unwrap().unwrap_or_default();
+        if !class.contains("none") {
+            let status = t
+                .find(Locator::Css(".status"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(status.contains("target"), "{class}: {status}");
+        }
+    }
+    assert!(
+        !c.find_all(Locator::Css("figure.chart svg polyline"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the trend charts have lines"
+    );
+    screenshot(&c, "board.png").await;
+
+    // Through the navigation to a crew's board.
+    c.find(Locator::LinkText("Packaging E&I"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert!(
+        url.as_str().contains("/board?crew=Packaging+E%26I")
+            || url.as_str().contains("crew=Packaging%20E%26I"),
+        "{url}"
+    );
+    assert_eq!(
+        c.find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Packaging E&I"
+    );
+    let crew_api: Value = reqwest::get(server.url("/api/v1/kpis?crew=Packaging%20E%26I"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tile_text(&c, "overdue_count").await,
+        crew_api["metrics"]["overdue_count"].to_string()
+    );
+    screenshot(&c, "crew-board.png").await;
+
+    // To the managers' trends, areas side by side.
+    c.find(Locator::LinkText("Trends"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "Trends"
+    );
+    c.goto(&server.url("/trends?metric=backlog_weeks,reactive_pct&compare=areas"))
+        .await
+        .unwrap();
+    let legends = c.find_all(Locator::Css(".legend .key")).await.unwrap();
+    assert!(legends.len() >= 6, "three areas for each of two metrics");
+    screenshot(&c, "trends.png").await;
+
+    // The TV view: big type, a clock, and a refresh that rotates to the next scope.
+    c.goto(&server.url("/?kiosk=1")).await.unwrap();
+    assert!(c.find(Locator::Css("body.kiosk #clock")).await.is_ok());
+    assert!(
+        c.find_all(Locator::Css("nav.top"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no navigation on the TV"
+    );
+    screenshot(&c, "kiosk.png").await;
+
+    c.close().await.unwrap();
+}

@@ -1,0 +1,347 @@
+//! Every route of `gemba serve` over HTTP: pages, CSV downloads, the JSON API, health checks,
+//! bad parameters (400, never 500), hostile titles (inert), security headers.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::server::Server;
+use crate::support::{Sandbox, fixture, ok};
+
+async fn get(s: &Server, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let r = reqwest::get(s.url(path))
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = r.status();
+    let headers = r.headers().clone();
+    (status, headers, r.text().await.unwrap())
+}
+
+fn same_json(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+                "{at}: {x} != {y}"
+            );
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (k, v) in x {
+                same_json(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                same_json(v, w, &format!("{at}[{i}]"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+fn with_hostile_orders() -> Sandbox {
+    let s = Sandbox::new();
+    ok(&s.gemba(&["demo", "--days", "120", "--orders-per-day", "10"]));
+    ok(&s.gemba(&[
+        "import",
+        &fixture("hostile.csv"),
+        "--profile",
+        "generic",
+        "--source",
+        "cmms",
+    ]));
+    s
+}
+
+#[tokio::test]
+async fn pages_render_escape_untrusted_text_and_carry_security_headers() {
+    let sandbox = with_hostile_orders();
+    let s = Server::start(&sandbox, &[]);
+    for path in [
+        "/",
+        "/board?crew=Process%20Mechanical",
+        "/board?area=Processing",
+        "/board?site=Riverside&area=Processing",
+        "/?kiosk=1",
+        "/trends",
+        "/trends?metric=backlog_weeks,reactive_pct&compare=areas",
+        "/orders",
+        "/orders?crew=Process%20Mechanical&status=in_progress,ready&sort=priority&dir=desc",
+        "/orders?overdue=1&sort=due",
+        "/imports",
+        "/imports/1",
+    ] {
+        let (status, headers, body) = get(&s, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(
+            !body.contains("<script>alert"),
+            "{path} renders a hostile title live"
+        );
+        assert!(
+            !body.contains("<img src=x"),
+            "{path} renders a hostile asset name live"
+        );
+        assert!(
+            !body.contains("\" onmouseover=\"alert"),
+            "{path} lets a title break out of an attribute"
+        );
+        assert!(
+            !body.contains("<script>") || body.contains("<script src=\"/static/board.js\""),
+            "{path}: only our own script"
+        );
+    }
+    let (_, _, board) = get(&s, "/board?crew=Process%20Mechanical").await;
+    assert!(
+        board.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the hostile title is shown as text"
+    );
+    assert!(board.contains("data-metric=\"backlog_weeks\""));
+    let (_, _, kiosk) = get(&s, "/?kiosk=1").await;
+    assert!(kiosk.contains("class=\"kiosk\"") && kiosk.contains("id=\"clock\""));
+    assert!(
+        kiosk.contains(
+            "http-equiv=\"refresh\" content=\"300; url=/board?area=Processing&amp;kiosk=1\""
+        ),
+        "rotates to the next scope of the config"
+    );
+    let (_, _, orders) = get(
+        &s,
+        "/orders?crew=Process%20Mechanical&kind=emergency&status=in_progress&sort=created&dir=desc",
+    )
+    .await;
+    assert!(orders.contains("H-1") && orders.contains("&lt;script&gt;"));
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_with_a_message() {
+    let sandbox = with_hostile_orders();
+    let s = Server::start(&sandbox, &[]);
+    for (path, says) in [
+        ("/board?crew=Nobody", "no crew named `Nobody`"),
+        ("/board?area=Atlantis", "no area named `Atlantis`"),
+        ("/trends?metric=happiness", "unknown metric `happiness`"),
+        ("/trends?from=2026-13-01", "not a date"),
+        ("/trends?every=fortnightly", "not a step"),
+        ("/trends?compare=planets", "compare"),
+        ("/orders?sort=colour", "not a sort key"),
+        ("/orders?status=open", "not a status"),
+        ("/orders?kind=urgent", "not a kind"),
+        ("/orders?page=0", "page starts at 1"),
+        ("/orders?dir=up", "asc or desc"),
+        ("/imports/abc", "not a run number"),
+        ("/api/v1/kpis?as_of=2026-02-30", "not a date"),
+        ("/api/v1/kpis?window_days=0", "window_days"),
+        ("/api/v1/kpis?crew=Nobody", "known crews"),
+        ("/api/v1/trend?metric=happiness", "unknown metric"),
+        ("/api/v1/trend?from=2026-05-01&to=2026-01-01", "after"),
+        ("/api/v1/orders?per_page=0", "per_page"),
+        ("/api/v1/imports?limit=lots", "limit"),
+    ] {
+        let (status, _, body) = get(&s, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(body.contains(says), "{path}: `{says}` not in {body}");
+        if path.starts_with("/api/") {
+            let v: Value = serde_json::from_str(&body)
+                .unwrap_or_else(|_| panic!("{path}: API errors are JSON: {body}"));
+            assert!(v["error"].is_string());
+        }
+    }
+    let (status, _, _) = get(&s, "/imports/999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = get(&s, "/api/v1/imports/999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _, _) = get(&s, "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_api_serves_the_metrics_md_json_and_documents_itself() {
+    let sandbox = with_hostile_orders();
+    let s = Server::start(&sandbox, &[]);
+    let (status, headers, body) = get(&s, "/api/v1/kpis?crew=Utilities&window_days=14").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let k: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(k["window_days"], 14);
+    assert_eq!(k["scope"]["crew"], "Utilities");
+    for key in [
+        "open_count",
+        "backlog_weeks",
+        "age_buckets",
+        "pm_compliance_pct",
+        "mttr_hours",
+    ] {
+        assert!(k["metrics"].get(key).is_some(), "{key}");
+    }
+    assert_eq!(k["by_crew"].as_array().unwrap().len(), 5);
+    // The API and the CLI print the same JSON for the same question.
+    let cli: Value = serde_json::from_str(&ok(&sandbox.gemba(&[
+        "kpis",
+        "--format",
+        "json",
+        "--as-of",
+        "2026-10-31",
+    ])))
+    .unwrap();
+    let (_, _, api) = get(&s, "/api/v1/kpis?as_of=2026-10-31").await;
+    // Per-crew sums run in parallel, so their last bits may differ: equal to 1e-9 relative.
+    same_json(&serde_json::from_str::<Value>(&api).unwrap(), &cli, "kpis");
+
+    let (status, _, body) = get(&s, "/api/v1/trend?metric=backlog_weeks,reactive_pct&from=2026-09-01&to=2026-10-27&every=1mo&area=Processing").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let t: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(t["points"].as_array().unwrap().len(), 2);
+    assert!(t["points"][0]["backlog_weeks"].is_number());
+    assert_eq!(t["scope"]["area"], "Processing");
+
+    let (_, _, body) = get(&s, "/api/v1/orders?per_page=2&page=2&sort=id").await;
+    let o: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(o["orders"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        (o["page"].as_u64(), o["per_page"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert!(o["total"].as_u64().unwrap() > 1000);
+    let (_, _, body) = get(
+        &s,
+        "/api/v1/orders?crew=Process%20Mechanical&status=in_progress&kind=emergency",
+    )
+    .await;
+    let o: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        o["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["title"] == "<script>alert(1)</script>"),
+        "JSON keeps the text as it is"
+    );
+
+    let (_, _, body) = get(&s, "/api/v1/imports").await;
+    let runs: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(runs[0]["kind"], "csv");
+    assert_eq!(runs[0]["rows_upserted"], 3);
+    let (_, _, body) = get(&s, &format!("/api/v1/imports/{}", runs[0]["id"])).await;
+    let run: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(run["run"]["source"], "cmms");
+
+    let (status, _, body) = get(&s, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    for path in [
+        "/api/v1/kpis",
+        "/api/v1/trend",
+        "/api/v1/orders",
+        "/api/v1/imports",
+        "/api/v1/imports/{id}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
+    }
+    assert!(
+        doc["components"]["schemas"]["Metrics"]["properties"]
+            .get("backlog_weeks")
+            .is_some()
+    );
+
+    let (status, _, body) = get(&s, "/healthz").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let (status, _, _) = get(&s, "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn csv_downloads() {
+    let sandbox = with_hostile_orders();
+    let s = Server::start(&sandbox, &[]);
+    let (status, headers, body) = get(&s, "/orders.csv?crew=Process%20Mechanical&sort=id").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("gemba-orders.csv")
+    );
+    let mut r = csv::Reader::from_reader(body.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert!(
+        rows.iter()
+            .any(|x| &x[1] == "H-1" && &x[2] == "<script>alert(1)</script>")
+    );
+    assert!(rows.iter().all(|x| &x[8] == "Process Mechanical"));
+    let (status, _, body) = get(
+        &s,
+        "/trends.csv?metric=backlog_weeks&compare=areas&from=2026-10-01&to=2026-10-29",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let header = body.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "as_of,area:Processing backlog_weeks,area:Packaging backlog_weeks,area:Utilities backlog_weeks"
+    );
+    assert_eq!(body.lines().count(), 1 + 5);
+}
+
+#[tokio::test]
+async fn an_empty_store_offers_the_demo_and_one_click_loads_it() {
+    let sandbox = Sandbox::new();
+    let s = Server::start(&sandbox, &[]);
+    let (status, _, body) = get(&s, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Load the demo plant") && body.contains("action=\"/demo\""),
+        "{body}"
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client.post(s.url("/demo")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, _, body) = get(&s, "/").await;
+    assert!(
+        body.contains("data-metric=\"backlog_weeks\""),
+        "the board shows after loading the demo"
+    );
+    assert!(sandbox.store().order_count().unwrap() > 10_000);
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let sandbox = Sandbox::new();
+    let s = Server::start(&sandbox, &[]);
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status}");
+}
