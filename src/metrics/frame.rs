@@ -10,7 +10,7 @@ use polars::prelude::*;
 use crate::config::{Config, PmGrace};
 use crate::mapping::dates::local_to_utc;
 use crate::model::{Class, Kind, Status, WorkOrder};
-use crate::store::{Store, StoreError};
+use crate::store::{OrderRef, Store, StoreError};
 
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -54,22 +54,21 @@ pub mod c {
     pub const Q_MISSING_ASSET: &str = "q_missing_asset";
 }
 
-/// Builds the frame column by column.
-#[derive(Default)]
+/// Builds the frame column by column; text goes straight into polars' builders.
 struct Columns {
-    source: Vec<String>,
-    id: Vec<String>,
-    title: Vec<String>,
+    source: StringChunkedBuilder,
+    id: StringChunkedBuilder,
+    title: StringChunkedBuilder,
+    site: StringChunkedBuilder,
+    area: StringChunkedBuilder,
+    crew: StringChunkedBuilder,
+    assignee: StringChunkedBuilder,
+    asset_id: StringChunkedBuilder,
+    asset_name: StringChunkedBuilder,
     kind: Vec<i32>,
     status: Vec<i32>,
     priority: Vec<i32>,
     criticality: Vec<Option<i32>>,
-    site: Vec<Option<String>>,
-    area: Vec<Option<String>>,
-    crew: Vec<Option<String>>,
-    assignee: Vec<Option<String>>,
-    asset_id: Vec<Option<String>>,
-    asset_name: Vec<Option<String>>,
     created: Vec<i64>,
     due: Vec<Option<i64>>,
     scheduled: Vec<Option<i64>>,
@@ -91,6 +90,7 @@ struct Columns {
     q_unknown_kind: Vec<bool>,
     q_completed_without_date: Vec<bool>,
     q_missing_asset: Vec<bool>,
+    rows: usize,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -116,16 +116,54 @@ pub fn pm_grace_ms(grace: PmGrace, interval_days: Option<u32>) -> i64 {
 }
 
 impl Columns {
-    fn push(&mut self, o: WorkOrder, cfg: &Config) {
+    fn new(capacity: usize) -> Columns {
+        let text = |name: &str| StringChunkedBuilder::new(name.into(), capacity);
+        Columns {
+            source: text(c::SOURCE),
+            id: text(c::ID),
+            title: text(c::TITLE),
+            site: text(c::SITE),
+            area: text(c::AREA),
+            crew: text(c::CREW),
+            assignee: text(c::ASSIGNEE),
+            asset_id: text(c::ASSET_ID),
+            asset_name: text(c::ASSET_NAME),
+            kind: Vec::with_capacity(capacity),
+            status: Vec::with_capacity(capacity),
+            priority: Vec::with_capacity(capacity),
+            criticality: Vec::with_capacity(capacity),
+            created: Vec::with_capacity(capacity),
+            due: Vec::with_capacity(capacity),
+            scheduled: Vec::with_capacity(capacity),
+            started: Vec::with_capacity(capacity),
+            updated: Vec::with_capacity(capacity),
+            done: Vec::with_capacity(capacity),
+            counted: Vec::with_capacity(capacity),
+            estimate: Vec::with_capacity(capacity),
+            hours: Vec::with_capacity(capacity),
+            reactive: Vec::with_capacity(capacity),
+            planned: Vec::with_capacity(capacity),
+            emergency: Vec::with_capacity(capacity),
+            ready: Vec::with_capacity(capacity),
+            pm_deadline: Vec::with_capacity(capacity),
+            sched_deadline: Vec::with_capacity(capacity),
+            repair_hours: Vec::with_capacity(capacity),
+            q_missing_estimate: Vec::with_capacity(capacity),
+            q_missing_due: Vec::with_capacity(capacity),
+            q_unknown_kind: Vec::with_capacity(capacity),
+            q_completed_without_date: Vec::with_capacity(capacity),
+            q_missing_asset: Vec::with_capacity(capacity),
+            rows: 0,
+        }
+    }
+
+    fn push(&mut self, o: &OrderRef<'_>, cfg: &Config) {
         let tz = cfg.plant.tz;
-        let done = o
-            .completed_at
-            .or(if o.status == Status::Completed {
-                o.updated_at
-            } else {
-                None
-            })
-            .map(ms);
+        let done = o.completed_at.or(if o.status == Status::Completed {
+            o.updated_at
+        } else {
+            None
+        });
         let excluded = o.status == Status::Completed && done.is_none();
         let cancelled = o.status == Status::Cancelled;
         let estimate = o
@@ -136,7 +174,7 @@ impl Columns {
         let class = o.kind.class();
         let repair = if class == Class::Reactive {
             o.downtime_hours.or(match (o.started_at, done) {
-                (Some(s), Some(d)) => Some((d - ms(s)) as f64 / 3_600_000.0),
+                (Some(s), Some(d)) => Some((d - s) as f64 / 3_600_000.0),
                 _ => None,
             })
         } else {
@@ -153,11 +191,11 @@ impl Columns {
         self.priority.push(o.priority.get() as i32);
         self.criticality
             .push(o.asset_criticality.map(|c| c.get() as i32));
-        self.created.push(ms(o.created_at));
-        self.due.push(o.due_at.map(ms));
-        self.scheduled.push(o.scheduled_start.map(ms));
-        self.started.push(o.started_at.map(ms));
-        self.updated.push(o.updated_at.map(ms));
+        self.created.push(o.created_at);
+        self.due.push(o.due_at);
+        self.scheduled.push(o.scheduled_start);
+        self.started.push(o.started_at);
+        self.updated.push(o.updated_at);
         self.done.push(done);
         self.counted.push(!cancelled && !excluded);
         self.estimate.push(estimate);
@@ -170,10 +208,14 @@ impl Columns {
         self.pm_deadline.push(
             o.due_at
                 .filter(|_| o.kind.is_pm())
-                .map(|d| ms(d) + pm_grace_ms(cfg.metrics.pm_grace, o.pm_interval_days)),
+                .map(|d| d + pm_grace_ms(cfg.metrics.pm_grace, o.pm_interval_days)),
         );
-        self.sched_deadline
-            .push(o.scheduled_start.map(|s| ms(end_of_iso_week(s, tz))));
+        self.sched_deadline.push(o.scheduled_start.map(|s| {
+            ms(end_of_iso_week(
+                DateTime::from_timestamp_millis(s).unwrap_or_default(),
+                tz,
+            ))
+        }));
         self.repair_hours.push(repair);
         self.q_missing_estimate
             .push(!o.estimated_hours.is_some_and(|h| h > 0.0));
@@ -182,33 +224,35 @@ impl Columns {
         self.q_completed_without_date
             .push(o.status == Status::Completed && o.completed_at.is_none());
         self.q_missing_asset.push(o.asset_id.is_none());
-        self.source.push(o.source);
-        self.id.push(o.id);
-        self.title.push(o.title);
-        self.site.push(o.site);
-        self.area.push(o.area);
-        self.crew.push(o.crew);
-        self.assignee.push(o.assignee);
-        self.asset_id.push(o.asset_id);
-        self.asset_name.push(o.asset_name);
+        self.source.append_value(o.source);
+        self.id.append_value(o.id);
+        self.title.append_value(o.title);
+        self.site.append_option(o.site);
+        self.area.append_option(o.area);
+        self.crew.append_option(o.crew);
+        self.assignee.append_option(o.assignee);
+        self.asset_id.append_option(o.asset_id);
+        self.asset_name.append_option(o.asset_name);
+        self.rows += 1;
     }
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
-        let n = self.id.len();
+        let n = self.rows;
+        let text = |b: StringChunkedBuilder| b.finish().into_column();
         let cols = vec![
-            Column::new(c::SOURCE.into(), self.source),
-            Column::new(c::ID.into(), self.id),
-            Column::new(c::TITLE.into(), self.title),
+            text(self.source),
+            text(self.id),
+            text(self.title),
             Column::new(c::KIND.into(), self.kind),
             Column::new(c::STATUS.into(), self.status),
             Column::new(c::PRIORITY.into(), self.priority),
             Column::new(c::CRITICALITY.into(), self.criticality),
-            Column::new(c::SITE.into(), self.site),
-            Column::new(c::AREA.into(), self.area),
-            Column::new(c::CREW.into(), self.crew),
-            Column::new(c::ASSIGNEE.into(), self.assignee),
-            Column::new(c::ASSET_ID.into(), self.asset_id),
-            Column::new(c::ASSET_NAME.into(), self.asset_name),
+            text(self.site),
+            text(self.area),
+            text(self.crew),
+            text(self.assignee),
+            text(self.asset_id),
+            text(self.asset_name),
             Column::new(c::CREATED.into(), self.created),
             Column::new(c::DUE.into(), self.due),
             Column::new(c::SCHEDULED.into(), self.scheduled),
@@ -243,18 +287,19 @@ pub fn frame_from_orders(
     orders: impl IntoIterator<Item = WorkOrder>,
     cfg: &Config,
 ) -> PolarsResult<DataFrame> {
-    let mut cols = Columns::default();
+    let mut cols = Columns::new(1024);
     for o in orders {
-        cols.push(o, cfg);
+        cols.push(&OrderRef::of(&o), cfg);
     }
     cols.into_frame()
 }
 
 /// Loads every stored order into a frame, streaming from the store.
 pub fn load_frame(store: &Store, cfg: &Config) -> Result<DataFrame, super::MetricsError> {
-    let mut cols = Columns::default();
+    let count = store.order_count().map_err(super::MetricsError::Store)? as usize;
+    let mut cols = Columns::new(count);
     store
-        .scan_orders(|o| cols.push(o, cfg))
+        .scan_order_refs(|o| cols.push(o, cfg))
         .map_err(super::MetricsError::Store)?;
     cols.into_frame().map_err(super::MetricsError::from)
 }

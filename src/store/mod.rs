@@ -6,7 +6,7 @@ mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::model::WorkOrder;
+use crate::model::{Criticality, Kind, Priority, Status, WorkOrder};
 
 /// At most this many rejected rows are kept per run; the run's count stays exact.
 pub const MAX_STORED_REJECTIONS: usize = 10_000;
@@ -87,6 +87,67 @@ pub struct ImportRun {
     pub counts: RunCounts,
     pub outcome: String,
     pub error: Option<String>,
+}
+
+/// A stored order borrowed from the store's row: what bulk readers (the metrics frame) read
+/// without allocating. Instants are UTC milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderRef<'r> {
+    pub source: &'r str,
+    pub id: &'r str,
+    pub title: &'r str,
+    pub kind: Kind,
+    pub status: Status,
+    pub priority: Priority,
+    pub site: Option<&'r str>,
+    pub area: Option<&'r str>,
+    pub crew: Option<&'r str>,
+    pub assignee: Option<&'r str>,
+    pub asset_id: Option<&'r str>,
+    pub asset_name: Option<&'r str>,
+    pub asset_criticality: Option<Criticality>,
+    pub created_at: i64,
+    pub due_at: Option<i64>,
+    pub scheduled_start: Option<i64>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub estimated_hours: Option<f64>,
+    pub actual_hours: Option<f64>,
+    pub downtime_hours: Option<f64>,
+    pub pm_interval_days: Option<u32>,
+}
+
+impl<'r> OrderRef<'r> {
+    /// A borrowed view of an owned order.
+    pub fn of(o: &'r WorkOrder) -> OrderRef<'r> {
+        let ms = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_millis());
+        OrderRef {
+            source: &o.source,
+            id: &o.id,
+            title: &o.title,
+            kind: o.kind,
+            status: o.status,
+            priority: o.priority,
+            site: o.site.as_deref(),
+            area: o.area.as_deref(),
+            crew: o.crew.as_deref(),
+            assignee: o.assignee.as_deref(),
+            asset_id: o.asset_id.as_deref(),
+            asset_name: o.asset_name.as_deref(),
+            asset_criticality: o.asset_criticality,
+            created_at: o.created_at.timestamp_millis(),
+            due_at: ms(o.due_at),
+            scheduled_start: ms(o.scheduled_start),
+            started_at: ms(o.started_at),
+            completed_at: ms(o.completed_at),
+            updated_at: ms(o.updated_at),
+            estimated_hours: o.estimated_hours,
+            actual_hours: o.actual_hours,
+            downtime_hours: o.downtime_hours,
+            pm_interval_days: o.pm_interval_days,
+        }
+    }
 }
 
 /// The store, opened from a URL.
@@ -171,6 +232,11 @@ impl Store {
         let mut out = Vec::new();
         self.engine.scan_orders(&mut |o| out.push(o))?;
         Ok(out)
+    }
+
+    /// Streams every stored order as a borrowed row, in key order, allocating nothing per row.
+    pub fn scan_order_refs(&self, mut f: impl FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
+        self.engine.scan_order_refs(&mut f)
     }
 
     /// Streams every stored order, in key order, without holding them all.

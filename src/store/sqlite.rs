@@ -3,7 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{ImportRun, MAX_STORED_REJECTIONS, Rejection, RunCounts, RunMeta, StoreError};
+use super::{
+    ImportRun, MAX_STORED_REJECTIONS, OrderRef, Rejection, RunCounts, RunMeta, StoreError,
+};
 use crate::model::WorkOrder;
 
 /// Schema versions, applied in order; the index + 1 is the version. Never edit a shipped entry:
@@ -317,6 +319,77 @@ impl Sqlite {
         let mut rows = stmt.query([]).map_err(self.err())?;
         while let Some(r) = rows.next().map_err(self.err())? {
             f(self.order_from_row(r)?);
+        }
+        Ok(())
+    }
+
+    pub fn scan_order_refs(&self, f: &mut dyn FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY source, id"
+            ))
+            .map_err(self.err())?;
+        let mut rows = stmt.query([]).map_err(self.err())?;
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let corrupt = |what: &str, reason: String| StoreError::Corrupt {
+                url: self.url.clone(),
+                what: what.to_string(),
+                reason,
+            };
+            let sql = |e: rusqlite::Error| StoreError::Sqlite {
+                url: self.url.clone(),
+                source: e,
+            };
+            let text = |i: usize| -> Result<&str, StoreError> {
+                r.get_ref(i)
+                    .map_err(sql)?
+                    .as_str()
+                    .map_err(|e| sql(e.into()))
+            };
+            let opt_text = |i: usize| -> Result<Option<&str>, StoreError> {
+                r.get_ref(i)
+                    .map_err(sql)?
+                    .as_str_or_null()
+                    .map_err(|e| sql(e.into()))
+            };
+            let int = |i: usize| -> Result<Option<i64>, StoreError> {
+                r.get::<_, Option<i64>>(i).map_err(sql)
+            };
+            let real = |i: usize| -> Result<Option<f64>, StoreError> {
+                r.get::<_, Option<f64>>(i).map_err(sql)
+            };
+            let id = text(1)?;
+            let order = OrderRef {
+                source: text(0)?,
+                id,
+                title: text(2)?,
+                kind: text(3)?.parse().map_err(|e| corrupt(id, e))?,
+                status: text(4)?.parse().map_err(|e| corrupt(id, e))?,
+                priority: crate::model::Priority::new(int(5)?.unwrap_or(0))
+                    .map_err(|e| corrupt(id, e))?,
+                site: opt_text(6)?,
+                area: opt_text(7)?,
+                crew: opt_text(8)?,
+                assignee: opt_text(9)?,
+                asset_id: opt_text(10)?,
+                asset_name: opt_text(11)?,
+                asset_criticality: int(12)?
+                    .map(crate::model::Criticality::new)
+                    .transpose()
+                    .map_err(|e| corrupt(id, e))?,
+                created_at: int(13)?.unwrap_or(0),
+                due_at: int(14)?,
+                scheduled_start: int(15)?,
+                started_at: int(16)?,
+                completed_at: int(17)?,
+                updated_at: int(18)?,
+                estimated_hours: real(19)?,
+                actual_hours: real(20)?,
+                downtime_hours: real(21)?,
+                pm_interval_days: int(22)?.map(|d| d as u32),
+            };
+            f(&order);
         }
         Ok(())
     }

@@ -181,6 +181,36 @@ impl AppState {
         Ok(changed)
     }
 
+    /// Computes the boards people open first (the plant and the kiosk rotation) into the cache,
+    /// so nobody at the huddle waits for them. Blocking.
+    pub fn prewarm(&self) {
+        let loaded = self.loaded();
+        let mut scopes = vec![Scope::plant()];
+        scopes.extend(
+            self.inner
+                .config
+                .board
+                .kiosk_scopes
+                .iter()
+                .filter_map(|k| pages::scope_from_key(k)),
+        );
+        scopes.dedup();
+        for scope in scopes {
+            let started = Instant::now();
+            match board::BoardData::build(&loaded, &scope) {
+                Ok(b) => {
+                    self.inner
+                        .boards
+                        .lock()
+                        .expect("lock")
+                        .insert(scope.clone(), Arc::new(b));
+                    tracing::info!("board {} ready in {:?}", scope.key(), started.elapsed());
+                }
+                Err(e) => tracing::warn!("board {}: {}", scope.key(), e.message),
+            }
+        }
+    }
+
     /// The board data of a scope: cached; recomputed in the background once older than
     /// `board.cache_seconds`, and at once when the data changed.
     pub async fn board(&self, scope: Scope) -> Result<Arc<board::BoardData>, AppError> {
@@ -325,6 +355,12 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
     // Signal handlers go in before the address is announced, so a stop right after is graceful.
     let stop = shutdown_signal()?;
     println!("Gemba board on http://{bound}/ (Ctrl-C to stop)");
+    let warm = state.clone();
+    tokio::task::spawn_blocking(move || {
+        if warm.loaded().orders > 0 {
+            warm.prewarm();
+        }
+    });
     let watcher = state.clone();
     tokio::spawn(async move {
         loop {
