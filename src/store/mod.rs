@@ -119,6 +119,36 @@ pub struct OrderRef<'r> {
 }
 
 impl<'r> OrderRef<'r> {
+    /// The owned order.
+    pub fn to_order(&self) -> WorkOrder {
+        let t = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        WorkOrder {
+            source: self.source.to_string(),
+            id: self.id.to_string(),
+            title: self.title.to_string(),
+            kind: self.kind,
+            status: self.status,
+            priority: self.priority,
+            site: self.site.map(str::to_string),
+            area: self.area.map(str::to_string),
+            crew: self.crew.map(str::to_string),
+            assignee: self.assignee.map(str::to_string),
+            asset_id: self.asset_id.map(str::to_string),
+            asset_name: self.asset_name.map(str::to_string),
+            asset_criticality: self.asset_criticality,
+            created_at: t(self.created_at),
+            due_at: self.due_at.map(t),
+            scheduled_start: self.scheduled_start.map(t),
+            started_at: self.started_at.map(t),
+            completed_at: self.completed_at.map(t),
+            updated_at: self.updated_at.map(t),
+            estimated_hours: self.estimated_hours,
+            actual_hours: self.actual_hours,
+            downtime_hours: self.downtime_hours,
+            pm_interval_days: self.pm_interval_days,
+        }
+    }
+
     /// A borrowed view of an owned order.
     pub fn of(o: &'r WorkOrder) -> OrderRef<'r> {
         let ms = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_millis());
@@ -230,18 +260,13 @@ impl Store {
     /// Every stored order, in key order.
     pub fn orders(&self) -> Result<Vec<WorkOrder>, StoreError> {
         let mut out = Vec::new();
-        self.engine.scan_orders(&mut |o| out.push(o))?;
+        self.scan_order_refs(|o| out.push(o.to_order()))?;
         Ok(out)
     }
 
     /// Streams every stored order as a borrowed row, in key order, allocating nothing per row.
     pub fn scan_order_refs(&self, mut f: impl FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
         self.engine.scan_order_refs(&mut f)
-    }
-
-    /// Streams every stored order, in key order, without holding them all.
-    pub fn scan_orders(&self, mut f: impl FnMut(WorkOrder)) -> Result<(), StoreError> {
-        self.engine.scan_orders(&mut f)
     }
 
     /// Rows rejected by the most recent CSV import or API sync (metrics' data quality).

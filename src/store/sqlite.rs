@@ -309,20 +309,6 @@ impl Sqlite {
             .map_err(self.err())
     }
 
-    pub fn scan_orders(&self, f: &mut dyn FnMut(WorkOrder)) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY source, id"
-            ))
-            .map_err(self.err())?;
-        let mut rows = stmt.query([]).map_err(self.err())?;
-        while let Some(r) = rows.next().map_err(self.err())? {
-            f(self.order_from_row(r)?);
-        }
-        Ok(())
-    }
-
     pub fn scan_order_refs(&self, f: &mut dyn FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -405,57 +391,6 @@ impl Sqlite {
             .optional()
             .map(|n| n.unwrap_or(0) as u64)
             .map_err(self.err())
-    }
-
-    fn order_from_row(&self, r: &rusqlite::Row<'_>) -> Result<WorkOrder, StoreError> {
-        let corrupt = |what: String, reason: String| StoreError::Corrupt {
-            url: self.url.clone(),
-            what,
-            reason,
-        };
-        let get = |e: rusqlite::Error| StoreError::Sqlite {
-            url: self.url.clone(),
-            source: e,
-        };
-        let source: String = r.get(0).map_err(get)?;
-        let id: String = r.get(1).map_err(get)?;
-        let key = || format!("({source}, {id})");
-        let kind: String = r.get(3).map_err(get)?;
-        let status: String = r.get(4).map_err(get)?;
-        let time = |i: usize| -> Result<Option<DateTime<Utc>>, StoreError> {
-            Ok(r.get::<_, Option<i64>>(i).map_err(get)?.map(from_ms))
-        };
-        Ok(WorkOrder {
-            title: r.get(2).map_err(get)?,
-            kind: kind.parse().map_err(|e| corrupt(key(), e))?,
-            status: status.parse().map_err(|e| corrupt(key(), e))?,
-            priority: crate::model::Priority::new(r.get(5).map_err(get)?)
-                .map_err(|e| corrupt(key(), e))?,
-            site: r.get(6).map_err(get)?,
-            area: r.get(7).map_err(get)?,
-            crew: r.get(8).map_err(get)?,
-            assignee: r.get(9).map_err(get)?,
-            asset_id: r.get(10).map_err(get)?,
-            asset_name: r.get(11).map_err(get)?,
-            asset_criticality: r
-                .get::<_, Option<i64>>(12)
-                .map_err(get)?
-                .map(crate::model::Criticality::new)
-                .transpose()
-                .map_err(|e| corrupt(key(), e))?,
-            created_at: from_ms(r.get(13).map_err(get)?),
-            due_at: time(14)?,
-            scheduled_start: time(15)?,
-            started_at: time(16)?,
-            completed_at: time(17)?,
-            updated_at: time(18)?,
-            estimated_hours: r.get(19).map_err(get)?,
-            actual_hours: r.get(20).map_err(get)?,
-            downtime_hours: r.get(21).map_err(get)?,
-            pm_interval_days: r.get::<_, Option<i64>>(22).map_err(get)?.map(|d| d as u32),
-            source,
-            id,
-        })
     }
 
     pub fn put_snapshot(

@@ -509,6 +509,17 @@ fn csv_response(name: &str, body: Vec<u8>) -> Response {
 
 // ---- orders ----
 
+/// The query string `raw` without the parameters named.
+fn query_without(raw: &str, names: &[&str]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        if !names.contains(&k.as_ref()) {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.finish()
+}
+
 #[derive(Debug, Deserialize, Default)]
 pub struct OrdersParams {
     pub site: Option<String>,
@@ -628,52 +639,27 @@ pub async fn orders_page(
     let nav = Nav::build(&loaded.engine)?;
     let cfg = state.config();
     let raw = raw.unwrap_or_default();
-    let without = |name: &str| -> String {
-        form_urlencoded::parse(raw.as_bytes())
-            .into_owned()
-            .filter(|(k, _)| k != name && k != "page")
-            .fold(
-                form_urlencoded::Serializer::new(String::new()),
-                |mut s, (k, v)| {
-                    s.append_pair(&k, &v);
-                    s
-                },
-            )
-            .finish()
+    // Links keep the current filters and change one thing; a new filter starts at page 1.
+    let without = |names: &[&str]| query_without(&raw, names);
+    let link = |base: String, extra: String| {
+        format!(
+            "/orders?{base}{}{extra}",
+            if base.is_empty() { "" } else { "&" }
+        )
     };
     let sort_link = |key: &str| {
-        let base = without("sort");
-        let base = form_urlencoded::parse(base.as_bytes())
-            .into_owned()
-            .filter(|(k, _)| k != "dir")
-            .fold(
-                form_urlencoded::Serializer::new(String::new()),
-                |mut s, (k, v)| {
-                    s.append_pair(&k, &v);
-                    s
-                },
-            )
-            .finish();
         let dir = if q.sort == key.parse().unwrap_or_default() && !q.descending {
             "desc"
         } else {
             "asc"
         };
-        format!(
-            "/orders?{}{}sort={key}&dir={dir}",
-            base,
-            if base.is_empty() { "" } else { "&" }
+        link(
+            without(&["sort", "dir", "page"]),
+            format!("sort={key}&dir={dir}"),
         )
     };
     let pages = result.total.div_ceil(per_page).max(1);
-    let page_link = |n: usize| {
-        let base = without("page");
-        format!(
-            "/orders?{}{}page={n}",
-            base,
-            if base.is_empty() { "" } else { "&" }
-        )
-    };
+    let page_link = |n: usize| link(without(&["page"]), format!("page={n}"));
     let statuses = list::<Status>("status", &p.status)?;
     let kinds = list::<Kind>("kind", &p.kind)?;
     let body = html! {
@@ -698,7 +684,7 @@ pub async fn orders_page(
             label { input type="checkbox" name="open" value="1" checked[flag(&p.open)]; " open only" }
             label { input type="checkbox" name="overdue" value="1" checked[flag(&p.overdue)]; " overdue only" }
             button type="submit" { "Filter" }
-            a class="download" href={"/orders.csv?" (without("page"))} { "Download CSV" }
+            a class="download" href={"/orders.csv?" (without(&["page"]))} { "Download CSV" }
         }
         p class="note" { (result.total) " orders" @if result.total > 0 { ", showing " (result.offset + 1) "–" (result.offset + result.orders.len()) } }
         table class="orders full" {

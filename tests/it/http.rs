@@ -131,6 +131,16 @@ async fn pages_render_escape_untrusted_text_and_carry_security_headers() {
     )
     .await;
     assert!(orders.contains("H-1") && orders.contains("&lt;script&gt;"));
+    // Paging and sorting links keep the filters.
+    let (_, _, page1) = get(&s, "/orders?crew=Utilities&sort=due").await;
+    assert!(
+        page1.contains("href=\"/orders?crew=Utilities&amp;sort=due&amp;page=2\""),
+        "next page keeps the filters"
+    );
+    assert!(
+        page1.contains("href=\"/orders?crew=Utilities&amp;sort=due&amp;dir=desc\""),
+        "the sorted column flips direction"
+    );
 }
 
 #[tokio::test]
