@@ -62,7 +62,7 @@ fn main() {
         p.until = until;
         p.now = gemba::metrics::end_of_day(cfg.plant.tz, until);
         for o in demo::orders(p) {
-            tx.upsert(&o).unwrap();
+            tx.upsert(o).unwrap();
         }
         tx.commit(RunCounts {
             read: n,

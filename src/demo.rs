@@ -555,7 +555,7 @@ pub fn load_into(
     let mut tx = store.begin_import(&meta, true)?;
     let mut counts = RunCounts::default();
     for o in orders(p) {
-        tx.upsert(&o)?;
+        tx.upsert(o)?;
         counts.read += 1;
         counts.upserted += 1;
     }

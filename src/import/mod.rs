@@ -241,7 +241,7 @@ fn run(
                 counts.read += 1;
                 match item {
                     Mapped::Order(order) => {
-                        tx.upsert(&order)?;
+                        tx.upsert(*order)?;
                         counts.upserted += 1;
                         if opts.fail_after_rows == Some(counts.upserted) {
                             return Err(ImportError::Injected {

@@ -295,8 +295,9 @@ impl Store {
 }
 
 impl ImportTx<'_> {
-    /// Inserts the order, or replaces the stored one with the same (source, id).
-    pub fn upsert(&mut self, order: &WorkOrder) -> Result<(), StoreError> {
+    /// Inserts the order, or replaces the stored one with the same (source, id). Writes may be
+    /// batched: they are all in the store at `commit`, and none of them without it.
+    pub fn upsert(&mut self, order: WorkOrder) -> Result<(), StoreError> {
         self.inner.upsert(order)
     }
 
@@ -314,6 +315,80 @@ impl ImportTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn order(id: &str, title: &str) -> WorkOrder {
+        WorkOrder {
+            source: "s".into(),
+            id: id.into(),
+            title: title.into(),
+            kind: Kind::Corrective,
+            status: Status::Ready,
+            priority: Priority::new(2).unwrap(),
+            site: None,
+            area: None,
+            crew: Some("C".into()),
+            assignee: None,
+            asset_id: None,
+            asset_name: None,
+            asset_criticality: None,
+            created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            due_at: None,
+            scheduled_start: None,
+            started_at: None,
+            completed_at: None,
+            updated_at: None,
+            estimated_hours: Some(1.5),
+            actual_hours: None,
+            downtime_hours: None,
+            pm_interval_days: None,
+        }
+    }
+
+    #[test]
+    fn batched_upserts_keep_the_last_of_a_repeated_key_and_roll_back_whole() {
+        let mut store = Store::open("sqlite::memory:").unwrap();
+        let meta = RunMeta {
+            kind: RunKind::Csv,
+            source: "s".into(),
+            file: None,
+            profile: None,
+            started_at: Utc::now(),
+        };
+        let mut tx = store.begin_import(&meta, false).unwrap();
+        for i in 0..70 {
+            // "dup" sits in the first full batch twice, and once more among the last rows.
+            let (id, title) = match i {
+                3 => ("dup".to_string(), "first"),
+                20 => ("dup".to_string(), "second"),
+                69 => ("dup".to_string(), "third"),
+                _ => (format!("o{i}"), "x"),
+            };
+            tx.upsert(order(&id, title)).unwrap();
+        }
+        tx.commit(RunCounts {
+            read: 70,
+            upserted: 70,
+            rejected: 0,
+        })
+        .unwrap();
+        let orders = store.orders().unwrap();
+        assert_eq!(orders.len(), 68);
+        assert_eq!(
+            orders.iter().find(|o| o.id == "dup").unwrap().title,
+            "third"
+        );
+        assert_eq!(
+            orders.iter().find(|o| o.id == "o5").unwrap(),
+            &order("o5", "x")
+        );
+        // Dropped without commit: nothing of it stays, batched or pending.
+        let mut tx = store.begin_import(&meta, false).unwrap();
+        for i in 0..40 {
+            tx.upsert(order(&format!("new{i}"), "y")).unwrap();
+        }
+        drop(tx);
+        assert_eq!(store.order_count().unwrap(), 68);
+    }
 
     #[test]
     fn urls_are_checked() {

@@ -82,7 +82,10 @@ pub struct Sqlite {
 /// it is rolled back when dropped without `commit`.
 pub struct ImportTx<'s> {
     conn: &'s Connection,
-    upsert: rusqlite::Statement<'s>,
+    upsert_one: rusqlite::Statement<'s>,
+    upsert_many: rusqlite::Statement<'s>,
+    /// Orders waiting for a full multi-row upsert (fewer than `UPSERT_ROWS`).
+    pending: Vec<WorkOrder>,
     reject: rusqlite::Statement<'s>,
     url: &'s str,
     run_id: i64,
@@ -98,9 +101,58 @@ impl Drop for ImportTx<'_> {
     }
 }
 
-const UPSERT_ORDER: &str = "INSERT INTO orders (source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
-     ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, status = excluded.status, priority = excluded.priority, site = excluded.site, area = excluded.area, crew = excluded.crew, assignee = excluded.assignee, asset_id = excluded.asset_id, asset_name = excluded.asset_name, asset_criticality = excluded.asset_criticality, created_at = excluded.created_at, due_at = excluded.due_at, scheduled_start = excluded.scheduled_start, started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at, estimated_hours = excluded.estimated_hours, actual_hours = excluded.actual_hours, downtime_hours = excluded.downtime_hours, pm_interval_days = excluded.pm_interval_days";
+const ORDER_FIELDS: usize = 23;
+
+/// Rows per multi-row upsert: fewer statement executions for the same rows.
+const UPSERT_ROWS: usize = 32;
+
+/// The upsert of `rows` orders in one statement. SQLite applies the rows in order, so a key that
+/// repeats within one statement is inserted, then updated.
+fn upsert_sql(rows: usize) -> String {
+    let one = format!("({})", vec!["?"; ORDER_FIELDS].join(", "));
+    format!(
+        "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} \
+         ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, status = excluded.status, priority = excluded.priority, site = excluded.site, area = excluded.area, crew = excluded.crew, assignee = excluded.assignee, asset_id = excluded.asset_id, asset_name = excluded.asset_name, asset_criticality = excluded.asset_criticality, created_at = excluded.created_at, due_at = excluded.due_at, scheduled_start = excluded.scheduled_start, started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at, estimated_hours = excluded.estimated_hours, actual_hours = excluded.actual_hours, downtime_hours = excluded.downtime_hours, pm_interval_days = excluded.pm_interval_days",
+        vec![one; rows].join(", ")
+    )
+}
+
+/// Binds one order's fields at parameter `offset` (0-based) of `stmt`.
+fn bind_order(
+    stmt: &mut rusqlite::Statement<'_>,
+    offset: usize,
+    o: &WorkOrder,
+) -> rusqlite::Result<()> {
+    let mut i = offset;
+    let mut bind = |v: &dyn rusqlite::ToSql| {
+        i += 1;
+        stmt.raw_bind_parameter(i, v)
+    };
+    bind(&o.source)?;
+    bind(&o.id)?;
+    bind(&o.title)?;
+    bind(&o.kind.as_str())?;
+    bind(&o.status.as_str())?;
+    bind(&o.priority.get())?;
+    bind(&o.site)?;
+    bind(&o.area)?;
+    bind(&o.crew)?;
+    bind(&o.assignee)?;
+    bind(&o.asset_id)?;
+    bind(&o.asset_name)?;
+    bind(&o.asset_criticality.map(|c| c.get()))?;
+    bind(&ms(o.created_at))?;
+    bind(&ms_opt(o.due_at))?;
+    bind(&ms_opt(o.scheduled_start))?;
+    bind(&ms_opt(o.started_at))?;
+    bind(&ms_opt(o.completed_at))?;
+    bind(&ms_opt(o.updated_at))?;
+    bind(&o.estimated_hours)?;
+    bind(&o.actual_hours)?;
+    bind(&o.downtime_hours)?;
+    bind(&o.pm_interval_days)?;
+    Ok(())
+}
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -165,7 +217,8 @@ impl Sqlite {
             source,
         };
         let conn = &self.conn;
-        let upsert = conn.prepare(UPSERT_ORDER).map_err(err)?;
+        let upsert_one = conn.prepare(&upsert_sql(1)).map_err(err)?;
+        let upsert_many = conn.prepare(&upsert_sql(UPSERT_ROWS)).map_err(err)?;
         let reject = conn
             .prepare("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
             .map_err(err)?;
@@ -173,7 +226,9 @@ impl Sqlite {
         // From here on, a failure drops `tx`, which rolls back.
         let mut tx = ImportTx {
             conn,
-            upsert,
+            upsert_one,
+            upsert_many,
+            pending: Vec::with_capacity(UPSERT_ROWS),
             reject,
             url,
             run_id: 0,
@@ -448,39 +503,32 @@ impl Sqlite {
 }
 
 impl ImportTx<'_> {
-    pub fn upsert(&mut self, o: &WorkOrder) -> Result<(), StoreError> {
-        let url = self.url;
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
-        self.upsert
-            .execute(params![
-                o.source,
-                o.id,
-                o.title,
-                o.kind.as_str(),
-                o.status.as_str(),
-                o.priority.get(),
-                o.site,
-                o.area,
-                o.crew,
-                o.assignee,
-                o.asset_id,
-                o.asset_name,
-                o.asset_criticality.map(|c| c.get()),
-                ms(o.created_at),
-                ms_opt(o.due_at),
-                ms_opt(o.scheduled_start),
-                ms_opt(o.started_at),
-                ms_opt(o.completed_at),
-                ms_opt(o.updated_at),
-                o.estimated_hours,
-                o.actual_hours,
-                o.downtime_hours,
-                o.pm_interval_days,
-            ])
-            .map_err(err)?;
+    pub fn upsert(&mut self, o: WorkOrder) -> Result<(), StoreError> {
+        self.pending.push(o);
+        if self.pending.len() == UPSERT_ROWS {
+            let url = self.url;
+            let many = &mut self.upsert_many;
+            let mut run = || -> rusqlite::Result<()> {
+                for (k, o) in self.pending.iter().enumerate() {
+                    bind_order(many, k * ORDER_FIELDS, o)?;
+                }
+                many.raw_execute().map(|_| ())
+            };
+            run().map_err(|source| StoreError::Sqlite {
+                url: url.to_string(),
+                source,
+            })?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes the orders still pending, one statement each.
+    fn flush(&mut self) -> rusqlite::Result<()> {
+        for o in self.pending.drain(..) {
+            bind_order(&mut self.upsert_one, 0, &o)?;
+            self.upsert_one.raw_execute()?;
+        }
         Ok(())
     }
 
@@ -511,6 +559,7 @@ impl ImportTx<'_> {
             url: url.to_string(),
             source,
         };
+        self.flush().map_err(err)?;
         self.conn
             .execute(
                 "UPDATE import_runs SET finished_at = ?1, rows_read = ?2, rows_upserted = ?3, rows_rejected = ?4, outcome = 'succeeded' WHERE id = ?5",
