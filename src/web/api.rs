@@ -100,7 +100,7 @@ pub async fn kpis(
     let window = parse_window(&p.window_days)?;
     let k = tokio::task::spawn_blocking(move || state.loaded().engine.kpis(as_of, window, &scope))
         .await
-        .map_err(|e| AppError::bad_request(e.to_string()))??;
+        .map_err(|e| AppError::internal(e.to_string()))??;
     Ok(Json(k))
 }
 
@@ -158,7 +158,7 @@ pub async fn trend(
             .trend(&p.metrics, p.from, p.to, step, p.window_days, &scope)
     })
     .await
-    .map_err(|e| AppError::bad_request(e.to_string()))??;
+    .map_err(|e| AppError::internal(e.to_string()))??;
     Ok(Json(report::trend_json(&t)))
 }
 
@@ -276,7 +276,7 @@ pub async fn imports(
     };
     let runs = tokio::task::spawn_blocking(move || state.with_store(|s| s.runs(limit)))
         .await
-        .map_err(|e| AppError::bad_request(e.to_string()))?
+        .map_err(|e| AppError::internal(e.to_string()))?
         .map_err(AppError::from)?;
     Ok(Json(runs.into_iter().map(RunBody::from).collect()))
 }
@@ -297,7 +297,7 @@ pub async fn import(
         state.with_store(|s| Ok::<_, crate::store::StoreError>((s.run(id)?, s.rejections(id)?)))
     })
     .await
-    .map_err(|e| AppError::bad_request(e.to_string()))?
+    .map_err(|e| AppError::internal(e.to_string()))?
     .map_err(AppError::from)?;
     let run = run.ok_or(AppError {
         status: StatusCode::NOT_FOUND,

@@ -63,7 +63,7 @@ impl AppError {
         }
     }
 
-    fn internal(message: impl Into<String>) -> AppError {
+    pub(crate) fn internal(message: impl Into<String>) -> AppError {
         let message = message.into();
         tracing::error!("{message}");
         AppError {
