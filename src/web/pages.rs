@@ -406,15 +406,23 @@ fn compute_trends(state: &AppState, p: &TrendParams) -> Result<Vec<Trend>, AppEr
         .collect()
 }
 
+/// The parameters of a trends request and its series, one per scope (computed off the runtime).
+async fn trends_for(
+    state: &AppState,
+    raw: Option<&str>,
+) -> Result<(TrendParams, Vec<Trend>), AppError> {
+    let p = parse_trend_query(state, raw)?;
+    let me = state.clone();
+    tokio::task::spawn_blocking(move || compute_trends(&me, &p).map(|t| (p, t)))
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))?
+}
+
 pub async fn trends_page(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let p = parse_trend_query(&state, raw.as_deref())?;
-    let me = state.clone();
-    let (p, trends) = tokio::task::spawn_blocking(move || compute_trends(&me, &p).map(|t| (p, t)))
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))??;
+    let (p, trends) = trends_for(&state, raw.as_deref()).await?;
     let loaded = state.loaded();
     let nav = Nav::build(&loaded.engine)?;
     let dates: Vec<NaiveDate> = trends[0].points.iter().map(|t| t.as_of).collect();
@@ -460,11 +468,7 @@ pub async fn trends_csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let p = parse_trend_query(&state, raw.as_deref())?;
-    let me = state.clone();
-    let (p, trends) = tokio::task::spawn_blocking(move || compute_trends(&me, &p).map(|t| (p, t)))
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))??;
+    let (p, trends) = trends_for(&state, raw.as_deref()).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["as_of".to_string()];
     for t in &trends {

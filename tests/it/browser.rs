@@ -100,6 +100,24 @@ async fn tile_text(c: &Client, key: &str) -> String {
     .unwrap()
 }
 
+async fn heading(c: &Client) -> String {
+    c.find(Locator::Css("h1"))
+        .await
+        .expect("the page has a heading")
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn api_json(url: String) -> Value {
+    reqwest::get(&url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn screenshot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     let dir = repo("docs/screenshots");
@@ -115,22 +133,9 @@ async fn the_board_in_a_real_browser() {
     let (_driver, c) = browser(&profile).await;
 
     c.goto(&server.url("/")).await.unwrap();
-    assert_eq!(
-        c.find(Locator::Css("h1"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Plant"
-    );
+    assert_eq!(heading(&c).await, "Plant");
     // The tiles show what the API says, rounded as the board rounds.
-    let api: Value = reqwest::get(server.url("/api/v1/kpis"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: Value = api_json(server.url("/api/v1/kpis")).await;
     for (key, decimals) in [
         ("backlog_weeks", 1),
         ("ready_backlog_weeks", 1),
@@ -183,21 +188,8 @@ async fn the_board_in_a_real_browser() {
             || url.as_str().contains("crew=Packaging%20E%26I"),
         "{url}"
     );
-    assert_eq!(
-        c.find(Locator::Css("h1"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Packaging E&I"
-    );
-    let crew_api: Value = reqwest::get(server.url("/api/v1/kpis?crew=Packaging%20E%26I"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(heading(&c).await, "Packaging E&I");
+    let crew_api: Value = api_json(server.url("/api/v1/kpis?crew=Packaging%20E%26I")).await;
     assert_eq!(
         tile_text(&c, "overdue_count").await,
         crew_api["metrics"]["overdue_count"].to_string()
@@ -211,15 +203,7 @@ async fn the_board_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        c.find(Locator::Css("h1"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "Trends"
-    );
+    assert_eq!(heading(&c).await, "Trends");
     c.goto(&server.url("/trends?metric=backlog_weeks,reactive_pct&compare=areas"))
         .await
         .unwrap();
