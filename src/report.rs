@@ -146,6 +146,14 @@ pub fn display_of(key: &str) -> Option<&'static Display> {
     DISPLAY.iter().find(|d| d.key == key)
 }
 
+/// A value rounded as it is shown, so a red/amber/green judgement agrees with the number a person
+/// reads (1.96 shown as 2.0 is inside a 2-to-4 band).
+pub fn shown_value(key: &str, v: f64) -> f64 {
+    let decimals = display_of(key).map_or(2, |d| d.decimals) as i32;
+    let f = 10f64.powi(decimals);
+    (v * f).round() / f
+}
+
 /// A value as a person reads it: rounded for display; "–" when there is none.
 pub fn format_value(key: &str, v: Option<f64>) -> String {
     let decimals = display_of(key).map_or(2, |d| d.decimals);
@@ -171,7 +179,7 @@ fn paint(rag: Rag, text: &str, colour: bool) -> String {
 fn marker(cfg: &Config, key: &str, v: Option<f64>, colour: bool) -> (String, String) {
     match (cfg.targets.get(key), v) {
         (Some(t), Some(v)) => {
-            let rag = t.judge(v);
+            let rag = t.judge(shown_value(key, v));
             let sym = match rag {
                 Rag::Green => "✔",
                 Rag::Amber => "▲",
@@ -355,5 +363,7 @@ mod tests {
         }
         assert_eq!(format_value("backlog_weeks", Some(3.04999)), "3.0");
         assert_eq!(format_value("reactive_pct", None), "–");
+        assert_eq!(shown_value("backlog_weeks", 1.96), 2.0);
+        assert_eq!(shown_value("overdue_count", 25.4), 25.0);
     }
 }

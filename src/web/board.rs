@@ -178,7 +178,9 @@ fn tiles(
             shown: None,
             unit,
             target: target.map(|t| t.describe()),
-            rag: target.zip(value).map(|(t, v)| t.judge(v)),
+            rag: target
+                .zip(value)
+                .map(|(t, v)| t.judge(crate::report::shown_value(key, v))),
             week_ago: week_ago.get(key),
             better,
         }

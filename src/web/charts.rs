@@ -87,7 +87,13 @@ fn chart(
         .flat_map(|(_, v)| v.iter().flatten())
         .fold(0.0f64, |a, b| a.max(*b));
     let target_max = target.map_or(0.0, |t| t.max.or(t.min).unwrap_or(0.0));
-    let max = nice_max(data_max.max(target_max) * 1.05);
+    // A percentage never needs an axis beyond 100.
+    let top = nice_max(data_max.max(target_max) * 1.05);
+    let max = if title.contains('%') && data_max <= 100.0 {
+        top.min(100.0)
+    } else {
+        top
+    };
     let n = dates.len();
     let last = series
         .first()
