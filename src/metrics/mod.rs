@@ -397,21 +397,37 @@ impl Engine {
             return Err(MetricsError::BadWindow);
         }
         let (date, t) = self.resolve(as_of);
-        let lf = self.scoped(scope);
-        let aggs = sums_over(lf.clone(), t, w).collect()?;
-        let metrics = self.finish(
-            &Raw::from_row(&aggs, 0)?,
-            scope,
-            date,
-            as_of.is_none() || date >= self.today(),
-        );
-        let quality = self.quality(lf)?;
-        let by_crew = self.by_crew(t, w, date, as_of.is_none() || date >= self.today())?;
+        let present = as_of.is_none() || date >= self.today();
+        // One pass over every order, grouped by crew (no crew is a group too): it gives
+        // `by_crew`, and for the plant its sums are the plant's.
+        let grouped = self.grouped_by_crew(t, w)?;
+        let by_crew = self.crews_of(&grouped, date, present)?;
+        let (raw, quality) = if *scope == Scope::plant() {
+            let total = grouped
+                .clone()
+                .lazy()
+                .select(
+                    SUMS.into_iter()
+                        .chain(QUALITY)
+                        .map(|s| col(s).sum())
+                        .collect::<Vec<_>>(),
+                )
+                .collect()?;
+            (Raw::from_row(&total, 0)?, self.quality_of(&total)?)
+        } else {
+            let lf = self.scoped(scope);
+            let aggs = sums_over(lf.clone(), t, w).collect()?;
+            let q = lf
+                .select(quality_counts())
+                .select(QUALITY.map(|s| col(s).sum()))
+                .collect()?;
+            (Raw::from_row(&aggs, 0)?, self.quality_of(&q)?)
+        };
         Ok(Kpis {
             as_of: date,
             window_days: w,
             scope: scope.clone(),
-            metrics,
+            metrics: self.finish(&raw, scope, date, present),
             by_crew,
             quality,
         })
@@ -567,62 +583,57 @@ impl Engine {
         }
     }
 
-    fn quality(&self, lf: LazyFrame) -> Result<Quality, MetricsError> {
-        let q = lf
-            .select([
-                count(col(c::Q_MISSING_ESTIMATE)).alias("missing_estimate"),
-                count(col(c::Q_MISSING_DUE)).alias("missing_due"),
-                count(col(c::Q_UNKNOWN_KIND)).alias("unknown_kind"),
-                count(col(c::Q_COMPLETED_WITHOUT_DATE)).alias("completed_without_date"),
-                count(col(c::Q_MISSING_ASSET)).alias("missing_asset"),
-            ])
-            .collect()?;
-        let get = |name: &str| -> Result<u64, MetricsError> { Ok(int(&q, name, 0)?) };
+    fn quality_of(&self, sums: &DataFrame) -> Result<Quality, MetricsError> {
+        let get = |name: &str| -> Result<u64, MetricsError> { Ok(int(sums, name, 0)?) };
         Ok(Quality {
-            missing_estimate: get("missing_estimate")?,
-            missing_due: get("missing_due")?,
-            unknown_kind: get("unknown_kind")?,
-            completed_without_date: get("completed_without_date")?,
-            missing_asset: get("missing_asset")?,
+            missing_estimate: get(QUALITY[0])?,
+            missing_due: get(QUALITY[1])?,
+            unknown_kind: get(QUALITY[2])?,
+            completed_without_date: get(QUALITY[3])?,
+            missing_asset: get(QUALITY[4])?,
             rejected_rows_last_import: self.rejected_rows_last_import,
         })
     }
 
-    fn by_crew(
-        &self,
-        t: i64,
-        w: u32,
-        date: NaiveDate,
-        present: bool,
-    ) -> Result<Vec<CrewMetrics>, MetricsError> {
-        if self.config.crews.is_empty() {
-            return Ok(Vec::new());
-        }
-        let names: Vec<String> = self.config.crews.iter().map(|c| c.name.clone()).collect();
-        let in_crews = self.frame.clone().lazy().filter(col(c::CREW).is_in(
-            lit(Series::new("crews".into(), names.clone())).implode(false),
-            false,
-        ));
+    /// Every raw sum and quality count per crew value, over all orders, as of `t`.
+    fn grouped_by_crew(&self, t: i64, w: u32) -> Result<DataFrame, MetricsError> {
         let mut per_order = contributions();
+        per_order.extend(quality_counts());
         per_order.push(col(c::CREW));
-        let grouped = in_crews
+        Ok(self
+            .frame
+            .clone()
+            .lazy()
             .with_columns(masks(t, w))
             .select(per_order)
             .group_by([col(c::CREW)])
-            .agg(SUMS.map(|s| col(s).sum()))
-            .collect()?;
+            .agg(
+                SUMS.into_iter()
+                    .chain(QUALITY)
+                    .map(|s| col(s).sum())
+                    .collect::<Vec<_>>(),
+            )
+            .collect()?)
+    }
+
+    /// `by_crew`: the metrics of each crew of the config, from the grouped sums.
+    fn crews_of(
+        &self,
+        grouped: &DataFrame,
+        date: NaiveDate,
+        present: bool,
+    ) -> Result<Vec<CrewMetrics>, MetricsError> {
         let crews = grouped.column(c::CREW)?.str()?.clone();
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            let scope = Scope::crew(&name);
-            let row = crews.iter().position(|c| c == Some(name.as_str()));
-            let raw = match row {
-                Some(i) => Raw::from_row(&grouped, i)?,
+        let mut out = Vec::with_capacity(self.config.crews.len());
+        for crew in &self.config.crews {
+            let scope = Scope::crew(&crew.name);
+            let raw = match crews.iter().position(|c| c == Some(crew.name.as_str())) {
+                Some(i) => Raw::from_row(grouped, i)?,
                 None => Raw::default(),
             };
             out.push(CrewMetrics {
                 metrics: self.finish(&raw, &scope, date, present),
-                crew: name,
+                crew: crew.name.clone(),
             });
         }
         Ok(out)
@@ -706,11 +717,6 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 
 fn pct(a: f64, b: f64) -> Option<f64> {
     ratio(a, b).map(|r| r * 100.0)
-}
-
-/// The count of true values of a boolean expression (nulls count as false).
-fn count(mask: Expr) -> Expr {
-    mask.fill_null(lit(false)).cast(DataType::Int64).sum()
 }
 
 /// Raw sums of one scope at one instant, before ratios.
@@ -809,6 +815,30 @@ const SUMS: [&str; 24] = [
     "repair_sum",
     "repair_n",
 ];
+
+/// Names of the data-quality counts (metrics.md, `quality`), in the order of `Quality`.
+const QUALITY: [&str; 5] = [
+    "missing_estimate",
+    "missing_due",
+    "unknown_kind",
+    "completed_without_date",
+    "missing_asset",
+];
+
+/// What each order contributes to each data-quality count: 1 or 0.
+fn quality_counts() -> Vec<Expr> {
+    [
+        c::Q_MISSING_ESTIMATE,
+        c::Q_MISSING_DUE,
+        c::Q_UNKNOWN_KIND,
+        c::Q_COMPLETED_WITHOUT_DATE,
+        c::Q_MISSING_ASSET,
+    ]
+    .iter()
+    .zip(QUALITY)
+    .map(|(flag, name)| col(*flag).cast(DataType::Int64).alias(name))
+    .collect()
+}
 
 /// The base masks of instant `t` (ms) and a window of `w` days, each computed once per query.
 fn masks(t: i64, w: u32) -> Vec<Expr> {
