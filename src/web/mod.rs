@@ -37,6 +37,9 @@ struct Inner {
     loaded: RwLock<Option<Arc<Loaded>>>,
     boards: Mutex<HashMap<Scope, Arc<board::BoardData>>>,
     refreshing: Mutex<HashSet<Scope>>,
+    /// One lock per scope, held while its board is computed from scratch, so a request waits for
+    /// a computation already under way (the prewarm, another request) instead of repeating it.
+    computing: Mutex<HashMap<Scope, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The engine over one version of the store's data.
@@ -111,6 +114,7 @@ impl AppState {
                 loaded: RwLock::new(None),
                 boards: Mutex::new(HashMap::new()),
                 refreshing: Mutex::new(HashSet::new()),
+                computing: Mutex::new(HashMap::new()),
             }),
         };
         state.reload()?;
@@ -197,6 +201,8 @@ impl AppState {
         scopes.dedup();
         for scope in scopes {
             let started = Instant::now();
+            let lock = self.compute_lock(&scope);
+            let _computing = lock.blocking_lock();
             match board::BoardData::build(&loaded, &scope) {
                 Ok(b) => {
                     self.inner
@@ -243,6 +249,13 @@ impl AppState {
                 Ok(b)
             }
             _ => {
+                let lock = self.compute_lock(&key);
+                let _computing = lock.lock().await;
+                // Whoever held the lock may have just computed it.
+                let done = self.inner.boards.lock().expect("lock").get(&key).cloned();
+                if let Some(b) = done.filter(|b| b.version == loaded.version) {
+                    return Ok(b);
+                }
                 let fresh =
                     tokio::task::spawn_blocking(move || board::BoardData::build(&loaded, &scope))
                         .await
@@ -256,6 +269,16 @@ impl AppState {
                 Ok(fresh)
             }
         }
+    }
+
+    fn compute_lock(&self, scope: &Scope) -> Arc<tokio::sync::Mutex<()>> {
+        self.inner
+            .computing
+            .lock()
+            .expect("lock")
+            .entry(scope.clone())
+            .or_default()
+            .clone()
     }
 }
 
