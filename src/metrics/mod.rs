@@ -392,12 +392,9 @@ impl Engine {
         scope: &Scope,
     ) -> Result<Kpis, MetricsError> {
         self.check_scope(scope)?;
-        let w = window_days.unwrap_or(self.config.metrics.window_days);
-        if w == 0 {
-            return Err(MetricsError::BadWindow);
-        }
+        let w = self.window(window_days)?;
         let (date, t) = self.resolve(as_of);
-        let present = as_of.is_none() || date >= self.today();
+        let present = self.is_present(as_of, date);
         // One pass over every order, grouped by crew (no crew is a group too): it gives
         // `by_crew`, and for the plant its sums are the plant's.
         let grouped = self.grouped_by_crew(t, w)?;
@@ -441,17 +438,14 @@ impl Engine {
         scope: &Scope,
     ) -> Result<Metrics, MetricsError> {
         self.check_scope(scope)?;
-        let w = window_days.unwrap_or(self.config.metrics.window_days);
-        if w == 0 {
-            return Err(MetricsError::BadWindow);
-        }
+        let w = self.window(window_days)?;
         let (date, t) = self.resolve(as_of);
         let aggs = sums_over(self.scoped(scope), t, w).collect()?;
         Ok(self.finish(
             &Raw::from_row(&aggs, 0)?,
             scope,
             date,
-            as_of.is_none() || date >= self.today(),
+            self.is_present(as_of, date),
         ))
     }
 
@@ -478,10 +472,7 @@ impl Engine {
         if from > to {
             return Err(MetricsError::BadRange { from, to });
         }
-        let w = window_days.unwrap_or(self.config.metrics.window_days);
-        if w == 0 {
-            return Err(MetricsError::BadWindow);
-        }
+        let w = self.window(window_days)?;
         let dates = trend_dates(from, to, step)?;
         let base = self.scoped(scope);
         let today = self.today();
@@ -566,6 +557,20 @@ impl Engine {
             store.put_snapshot(today, &s.key(), &json)?;
         }
         Ok(scopes.len())
+    }
+
+    /// The flow window in days: the one asked for, else the config's; never 0.
+    fn window(&self, window_days: Option<u32>) -> Result<u32, MetricsError> {
+        match window_days.unwrap_or(self.config.metrics.window_days) {
+            0 => Err(MetricsError::BadWindow),
+            w => Ok(w),
+        }
+    }
+
+    /// Whether an as-of date is the present, when status (the ready backlog) is known from the
+    /// orders rather than from a snapshot.
+    fn is_present(&self, as_of: Option<NaiveDate>, date: NaiveDate) -> bool {
+        as_of.is_none() || date >= self.today()
     }
 
     fn resolve(&self, as_of: Option<NaiveDate>) -> (NaiveDate, i64) {
