@@ -1,7 +1,7 @@
 //! Metrics benchmark (issue: metrics engine). Fills a SQLite store with the demo plant (the same
 //! generator as `gemba demo --csv`), then measures: loading the frame from SQLite, all metrics
 //! for one as-of date for the plant plus `by_crew`, a 52-point weekly trend of every metric, and
-//! the memory of the loaded frame.
+//! the memory of the loaded frame; then the pull lists of every crew (today).
 //!
 //!   cargo bench --bench metrics                 # 1,000,000 orders
 //!   GEMBA_BENCH_ORDERS=200000 cargo bench --bench metrics
@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use gemba::config::{Config, DEFAULT_CONFIG};
 use gemba::demo::{self, DemoParams};
 use gemba::metrics::{Engine, Scope, TREND_METRICS};
+use gemba::pull::PullRequest;
 use gemba::store::{RunCounts, RunKind, RunMeta, Store};
 
 fn rss_mb() -> f64 {
@@ -131,6 +132,25 @@ fn main() {
     println!(
         "52-point weekly trend of all {} metrics: {}",
         keys.len(),
+        stats(runs)
+    );
+    // Pull lists (issue: pull scheduling): every crew of the plant and the unassigned lane.
+    let req = PullRequest::default();
+    for _ in 0..3 {
+        engine.pull(&req).unwrap();
+    }
+    let mut listed = 0;
+    let runs: Vec<Duration> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            let plan = engine.pull(&req).unwrap();
+            assert_eq!(plan.crews.len(), cfg.crews.len());
+            listed = plan.crews.iter().map(|c| c.candidate_count).sum::<usize>();
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "pull lists for every crew ({listed} ready orders ranked): {}",
         stats(runs)
     );
     println!("peak RSS of the benchmark process: {:.0} MB", peak_mb());

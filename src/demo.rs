@@ -382,6 +382,8 @@ impl DemoOrders {
         let mut completed_at = None;
         let mut started_at = None;
         let mut updated_at;
+        // Hours booked so far on an order in progress.
+        let mut booked = None;
         if rng.random_bool(0.02) {
             status = Status::Cancelled;
             updated_at = (created_at + Duration::hours(rng.random_range(1..200))).min(horizon);
@@ -394,31 +396,47 @@ impl DemoOrders {
             .map(|s| s.max(created_at));
             updated_at = done_at;
         } else {
-            status = *pick(
-                rng,
-                &[
-                    (Status::Requested, 0.12),
-                    (Status::Approved, 0.22),
-                    (Status::Ready, 0.26),
-                    (Status::Scheduled, 0.16),
-                    (Status::InProgress, 0.12),
-                    (Status::OnHold, 0.12),
-                ],
-            );
-            if status == Status::Scheduled && scheduled_start.is_none() {
-                status = Status::Ready;
-            }
-            if status == Status::InProgress {
-                started_at =
-                    Some((horizon - Duration::hours(rng.random_range(1..96))).max(created_at));
+            // Work that takes `actual` hours, spread over shifts, is under way when it would
+            // have started before now; a few orders are left in progress for days (stuck).
+            let wall = Duration::minutes((actual * 60.0 * rng.random_range(1.0..3.0)) as i64);
+            let start = done_at - wall;
+            let stuck = rng.random_bool(0.03);
+            if start < horizon || stuck {
+                status = Status::InProgress;
+                let start = if stuck {
+                    horizon - Duration::hours(rng.random_range(30..240))
+                } else {
+                    start
+                }
+                .max(created_at);
+                let elapsed =
+                    (horizon - start).num_minutes() as f64 / wall.num_minutes().max(1) as f64;
+                booked = Some(tenths(actual * elapsed.min(0.9))).filter(|h| *h > 0.0);
+                started_at = Some(start);
+            } else {
+                status = *pick(
+                    rng,
+                    &[
+                        (Status::Requested, 0.14),
+                        (Status::Approved, 0.25),
+                        (Status::Ready, 0.30),
+                        (Status::Scheduled, 0.18),
+                        (Status::OnHold, 0.13),
+                    ],
+                );
+                if status == Status::Scheduled && scheduled_start.is_none() {
+                    status = Status::Ready;
+                }
             }
             updated_at = (created_at + Duration::hours(rng.random_range(0..72))).min(horizon);
         }
         // The flaws real CMMS data has.
         let estimated_hours = (!rng.random_bool(if kind == Kind::Emergency { 0.3 } else { 0.07 }))
             .then_some(estimate);
-        let actual_hours =
-            (status == Status::Completed && !rng.random_bool(0.05)).then_some(actual);
+        let actual_hours = match status {
+            Status::Completed => (!rng.random_bool(0.05)).then_some(actual),
+            _ => booked,
+        };
         if status == Status::Completed && rng.random_bool(0.01) {
             completed_at = None;
         }

@@ -9,6 +9,7 @@ pub mod import;
 pub mod mapping;
 pub mod metrics;
 pub mod model;
+pub mod pull;
 pub mod report;
 pub mod store;
 pub mod web;

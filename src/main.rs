@@ -13,6 +13,7 @@ use gemba::demo::{self, DemoParams};
 use gemba::import::{ImportOptions, import_file};
 use gemba::mapping::{BUILTIN_PROFILES, Mapping};
 use gemba::metrics::{Engine, Scope, Step};
+use gemba::pull::PullRequest;
 use gemba::report;
 use gemba::store::Store;
 
@@ -61,6 +62,19 @@ enum Command {
         at: AsOf,
         #[command(flatten)]
         scope: ScopeArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// What each crew should start next, within today's capacity, with the reason (docs/pull.md).
+    Pull {
+        /// The day (plant time); default today. Statuses are those of the last import.
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// What-if: technicians available, as CREW=N (repeat for more crews).
+        #[arg(long, value_name = "CREW=N")]
+        technicians: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -199,6 +213,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Imports { rejections, limit } => imports(&cli.db, rejections, limit),
         Command::Profiles => profiles(&config),
         Command::Kpis { at, scope, format } => kpis(&cli.db, &config, at, scope.scope(), format),
+        Command::Pull {
+            date,
+            scope,
+            technicians,
+            format,
+        } => pull(&cli.db, &config, date, scope.scope(), &technicians, format),
         Command::Trend {
             metric,
             from,
@@ -396,6 +416,44 @@ fn kpis(db: &str, config: &Config, at: AsOf, scope: Scope, format: Format) -> Re
             let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             print!("{}", report::kpis_table(&k, config, colour));
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pull(
+    db: &str,
+    config: &Config,
+    date: Option<NaiveDate>,
+    scope: Scope,
+    technicians: &[String],
+    format: Format,
+) -> Result<ExitCode> {
+    let mut req = PullRequest {
+        date,
+        scope,
+        ..PullRequest::default()
+    };
+    for t in technicians {
+        let Some((crew, n)) = t.rsplit_once('=') else {
+            bail!("--technicians `{t}`: write CREW=N, e.g. --technicians \"Process Mechanical=5\"");
+        };
+        let n: f64 = n
+            .trim()
+            .parse()
+            .with_context(|| format!("--technicians `{t}`: `{n}` is not a number"))?;
+        req.technicians.insert(crew.trim().to_string(), n);
+    }
+    let store = open(db)?;
+    if store.order_count()? == 0 {
+        eprintln!(
+            "the store {db} holds no orders yet: run `gemba demo`, or `gemba import FILE --profile NAME`"
+        );
+    }
+    let plan = Engine::load(&store, config)?.pull(&req)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Csv => print!("{}", report::pull_csv(&plan)),
+        Format::Table => print!("{}", report::pull_table(&plan, config)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,9 @@
 //! spreadsheets (CSV). Functions of plain data, so they are tested without a terminal.
 
 use crate::config::{Config, Rag};
+use crate::metrics::orders::OrderRow;
 use crate::metrics::{Kpis, Metrics, TREND_METRICS, Trend};
+use crate::pull::{PullPlan, number};
 
 /// How a metric is shown: its label, unit and decimals.
 pub struct Display {
@@ -350,6 +352,251 @@ pub fn trend_table(t: &Trend) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Cuts text to `n` characters for a table column, marking the cut with `…`.
+fn cut(text: &str, n: usize) -> String {
+    if text.chars().count() <= n {
+        text.to_string()
+    } else {
+        let mut t: String = text.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn asset(o: &OrderRow) -> String {
+    o.asset_name
+        .clone()
+        .or_else(|| o.asset_id.clone())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The pull lists as a table for people: one block per crew, then the unassigned orders.
+pub fn pull_table(plan: &PullPlan, cfg: &Config) -> String {
+    let tz = cfg.plant.tz;
+    let mut out = format!(
+        "{} — {}: pull list for {}, scores at {} plant time\n",
+        cfg.plant.name,
+        plan.scope.label(),
+        plan.date.format("%a %Y-%m-%d"),
+        plan.at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+    );
+    let row = |n: &str,
+               o: &OrderRow,
+               score: f64,
+               hours: String,
+               cum: String,
+               load: String,
+               reason: &str| {
+        format!(
+            "  {:>3}  {:<12} {:<32} {:<18} P{} {:>6} {:>6} {:>7} {:>5}  {}\n",
+            n,
+            cut(&o.id, 12),
+            cut(&o.title, 32),
+            cut(&asset(o), 18),
+            o.priority,
+            number(score),
+            hours,
+            cum,
+            load,
+            reason
+        )
+    };
+    let header = format!(
+        "  {:>3}  {:<12} {:<32} {:<18} {:<2} {:>6} {:>6} {:>7} {:>5}  {}\n",
+        "#", "order", "title", "asset", "P", "score", "hours", "cum. h", "load", "reason"
+    );
+    for lane in &plan.crews {
+        out.push_str(&format!(
+            "\n{}: {}; {}\n",
+            lane.crew,
+            lane.capacity_words(),
+            lane.commitment_words()
+        ));
+        if lane.suggestions.is_empty() {
+            out.push_str("  Nothing to pull.\n");
+        } else {
+            out.push_str(&header);
+        }
+        for (i, s) in lane.suggestions.iter().enumerate() {
+            let reason = match (s.emergency, s.fits) {
+                (true, true) => format!("EMERGENCY; {}", s.reason),
+                (true, false) => format!("EMERGENCY, does not fit; {}", s.reason),
+                _ => s.reason.clone(),
+            };
+            out.push_str(&row(
+                &(i + 1).to_string(),
+                &s.order,
+                s.score,
+                number(s.hours),
+                number(s.cumulative_hours),
+                s.load_pct.map_or("-".into(), |p| format!("{p:.0}%")),
+                &reason,
+            ));
+        }
+        if lane.too_big_count > 0 {
+            let shown: Vec<String> = lane
+                .too_big
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} ({} h, {} h left, score {})",
+                        t.order.id,
+                        number(t.hours),
+                        number(t.hours_left),
+                        number(t.score)
+                    )
+                })
+                .collect();
+            let more = lane.too_big_count - lane.too_big.len();
+            out.push_str(&format!(
+                "  Too big for what was left: {}{}\n",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if let Some(stop) = lane.stop_words() {
+            out.push_str(&format!("  {stop}\n"));
+        }
+        for b in &lane.blocked {
+            out.push_str(&format!(
+                "  Blocked, outranks the list: {} {} ({}), score {}: {}\n",
+                b.order.id,
+                cut(&b.order.title, 32),
+                b.order.status,
+                number(b.score),
+                b.reason
+            ));
+        }
+        if lane.blocked_count > lane.blocked.len() {
+            out.push_str(&format!(
+                "  ... and {} more blocked orders outrank the list\n",
+                lane.blocked_count - lane.blocked.len()
+            ));
+        }
+    }
+    if let Some(u) = &plan.unassigned {
+        out.push_str(&format!(
+            "\nUnassigned (no configured crew): {} ready order{}, ranked, not planned against any capacity\n",
+            u.total,
+            if u.total == 1 { "" } else { "s" }
+        ));
+        if !u.orders.is_empty() {
+            out.push_str(&header);
+        }
+        for (i, r) in u.orders.iter().enumerate() {
+            out.push_str(&row(
+                &(i + 1).to_string(),
+                &r.order,
+                r.score,
+                number(r.order.estimate_hours),
+                "-".into(),
+                "-".into(),
+                &r.reason,
+            ));
+        }
+    }
+    out
+}
+
+/// The suggestions as CSV, one row per suggestion (crew lanes) or ranked order (unassigned).
+pub fn pull_csv(plan: &PullPlan) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "date",
+        "crew",
+        "rank",
+        "source",
+        "order_id",
+        "title",
+        "asset",
+        "kind",
+        "status",
+        "priority",
+        "criticality",
+        "score",
+        "hours",
+        "cumulative_hours",
+        "load_pct",
+        "emergency",
+        "fits",
+        "reason",
+    ];
+    w.write_record(header).expect("writing to memory");
+    let date = plan.date.to_string();
+    let mut record = |crew: &str,
+                      rank: usize,
+                      o: &OrderRow,
+                      score: f64,
+                      hours: f64,
+                      cum: Option<f64>,
+                      load: Option<f64>,
+                      emergency: bool,
+                      fits: Option<bool>,
+                      reason: &str| {
+        let opt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+        w.write_record([
+            date.clone(),
+            crew.to_string(),
+            rank.to_string(),
+            o.source.clone(),
+            o.id.clone(),
+            o.title.clone(),
+            o.asset_id.clone().unwrap_or_default(),
+            o.kind.to_string(),
+            o.status.to_string(),
+            o.priority.to_string(),
+            o.asset_criticality
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            format!("{score:.2}"),
+            format!("{hours:.2}"),
+            opt(cum),
+            opt(load),
+            emergency.to_string(),
+            fits.map(|f| f.to_string()).unwrap_or_default(),
+            reason.to_string(),
+        ])
+        .expect("writing to memory");
+    };
+    for lane in &plan.crews {
+        for (i, s) in lane.suggestions.iter().enumerate() {
+            record(
+                &lane.crew,
+                i + 1,
+                &s.order,
+                s.score,
+                s.hours,
+                Some(s.cumulative_hours),
+                s.load_pct,
+                s.emergency,
+                Some(s.fits),
+                &s.reason,
+            );
+        }
+    }
+    if let Some(u) = &plan.unassigned {
+        for (i, r) in u.orders.iter().enumerate() {
+            record(
+                "",
+                i + 1,
+                &r.order,
+                r.score,
+                r.order.estimate_hours,
+                None,
+                None,
+                r.order.kind == crate::model::Kind::Emergency,
+                None,
+                &r.reason,
+            );
+        }
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 text")
 }
 
 #[cfg(test)]

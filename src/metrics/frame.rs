@@ -40,6 +40,8 @@ pub mod c {
     pub const COUNTED: &str = "counted";
     pub const ESTIMATE: &str = "estimate";
     pub const HOURS: &str = "effective_hours";
+    /// What is left of the estimate: estimate less `actual_hours` so far, never below 0.
+    pub const REMAINING: &str = "remaining_hours";
     pub const REACTIVE: &str = "reactive";
     pub const PLANNED: &str = "planned";
     pub const EMERGENCY: &str = "emergency";
@@ -78,6 +80,7 @@ struct Columns {
     counted: Vec<bool>,
     estimate: Vec<f64>,
     hours: Vec<f64>,
+    remaining: Vec<f64>,
     reactive: Vec<bool>,
     planned: Vec<bool>,
     emergency: Vec<bool>,
@@ -141,6 +144,7 @@ impl Columns {
             counted: Vec::with_capacity(capacity),
             estimate: Vec::with_capacity(capacity),
             hours: Vec::with_capacity(capacity),
+            remaining: Vec::with_capacity(capacity),
             reactive: Vec::with_capacity(capacity),
             planned: Vec::with_capacity(capacity),
             emergency: Vec::with_capacity(capacity),
@@ -200,6 +204,8 @@ impl Columns {
         self.counted.push(!cancelled && !excluded);
         self.estimate.push(estimate);
         self.hours.push(hours);
+        self.remaining
+            .push((estimate - o.actual_hours.filter(|h| *h > 0.0).unwrap_or(0.0)).max(0.0));
         self.reactive.push(class == Class::Reactive);
         self.planned.push(class == Class::Planned);
         self.emergency.push(o.kind == Kind::Emergency);
@@ -262,6 +268,7 @@ impl Columns {
             Column::new(c::COUNTED.into(), self.counted),
             Column::new(c::ESTIMATE.into(), self.estimate),
             Column::new(c::HOURS.into(), self.hours),
+            Column::new(c::REMAINING.into(), self.remaining),
             Column::new(c::REACTIVE.into(), self.reactive),
             Column::new(c::PLANNED.into(), self.planned),
             Column::new(c::EMERGENCY.into(), self.emergency),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, Crew};
 use crate::mapping::dates::local_to_utc;
 use crate::store::{Store, StoreError};
 use frame::{DAY_MS, c};
@@ -42,6 +42,8 @@ pub enum MetricsError {
     TooManyPoints { points: usize, max: usize },
     #[error("window_days must be at least 1")]
     BadWindow,
+    #[error("technicians of crew `{crew}` must be a number from 0 to 1000, not `{value}`")]
+    BadTechnicians { crew: String, value: String },
 }
 
 /// Which orders a query looks at: every filter given must match (AND).
@@ -94,7 +96,7 @@ impl Scope {
         }
     }
 
-    fn filter(&self) -> Option<Expr> {
+    pub(crate) fn filter(&self) -> Option<Expr> {
         [
             (c::SITE, &self.site),
             (c::AREA, &self.area),
@@ -105,10 +107,9 @@ impl Scope {
         .reduce(|a, b| a.and(b))
     }
 
-    /// Crew capacity in scope (SMRP): crews matching every filter; `None` when none matches.
-    pub fn capacity(&self, cfg: &Config) -> Option<f64> {
-        let crews: Vec<_> = cfg
-            .crews
+    /// The crews of the config inside this scope: every filter given must match.
+    pub fn crews<'c>(&self, cfg: &'c Config) -> Vec<&'c Crew> {
+        cfg.crews
             .iter()
             .filter(|cr| self.crew.as_ref().is_none_or(|n| *n == cr.name))
             .filter(|cr| {
@@ -121,7 +122,12 @@ impl Scope {
                     .as_ref()
                     .is_none_or(|a| cr.area.as_ref() == Some(a))
             })
-            .collect();
+            .collect()
+    }
+
+    /// Crew capacity in scope (SMRP): crews matching every filter; `None` when none matches.
+    pub fn capacity(&self, cfg: &Config) -> Option<f64> {
+        let crews = self.crews(cfg);
         (!crews.is_empty()).then(|| crews.iter().map(|c| c.capacity_hours_per_week()).sum())
     }
 }

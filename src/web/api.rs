@@ -15,6 +15,7 @@ use super::pages::{self, OrdersParams};
 use super::{AppError, AppState};
 use crate::metrics::orders::{OrderPage, OrderRow};
 use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
+use crate::pull::{CrewPull, PullPlan, PullRequest, Ranked, Stop, Suggestion, TooBig, Unassigned};
 use crate::report;
 
 /// API errors are JSON: `{"error": "..."}` with the status.
@@ -76,14 +77,15 @@ pub fn parse_window(v: &Option<String>) -> Result<Option<u32>, AppError> {
 }
 
 pub fn parse_as_of(v: &Option<String>) -> Result<Option<NaiveDate>, AppError> {
-    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| {
-                AppError::bad_request(format!("as_of: `{s}` is not a date; use YYYY-MM-DD"))
-            }),
-    }
+    parse_date_param("as_of", v)
+}
+
+/// An optional date parameter, YYYY-MM-DD; a bad one is a 400 naming the parameter.
+pub fn parse_date_param(name: &str, v: &Option<String>) -> Result<Option<NaiveDate>, AppError> {
+    v.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| pages::parse_date(name, s))
+        .transpose()
 }
 
 /// Every metric of docs/metrics.md for one scope and date, with `by_crew` and data quality.
@@ -102,6 +104,40 @@ pub async fn kpis(
         .await
         .map_err(|e| AppError::internal(e.to_string()))??;
     Ok(Json(k))
+}
+
+/// Parameters of the pull lists (documentation only: the handler also reads the what-if).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PullParams {
+    /// The day, YYYY-MM-DD (plant time). Default: today, with scores taken now.
+    pub date: Option<String>,
+    pub site: Option<String>,
+    pub area: Option<String>,
+    pub crew: Option<String>,
+}
+
+/// What each crew in scope should start next within the day's capacity, with the reasons; and
+/// the unassigned orders, ranked. What-if: `technicians.<crew>=N` (repeatable) replaces a
+/// crew's configured technicians, e.g. `technicians.Utilities=2`.
+#[utoipa::path(get, path = "/api/v1/pull", params(PullParams), responses(
+    (status = 200, description = "The pull lists, as `gemba pull --format json` prints them", body = PullPlan),
+    (status = 400, description = "A bad date, scope or number of technicians", body = ErrorBody),
+))]
+pub async fn pull(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Query(p): Query<PullParams>,
+) -> Result<Json<PullPlan>, ApiError> {
+    let req = PullRequest {
+        date: parse_date_param("date", &p.date)?,
+        scope: pages::checked_scope(&state, p.site, p.area, p.crew)?,
+        technicians: super::lanes::technicians(raw.as_deref())?,
+    };
+    let plan = tokio::task::spawn_blocking(move || state.loaded().engine.pull(&req))
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok(Json(plan))
 }
 
 /// Parameters of a trend (documentation only: the handler reads repeated values too).
@@ -323,8 +359,15 @@ pub async fn import(
         title = "Gemba API",
         description = "The lean maintenance board's numbers: docs/metrics.md defines every key."
     ),
-    paths(kpis, trend, orders, imports, import),
+    paths(kpis, trend, orders, pull, imports, import),
     components(schemas(
+        PullPlan,
+        CrewPull,
+        Suggestion,
+        TooBig,
+        Stop,
+        Ranked,
+        Unassigned,
         Kpis,
         Metrics,
         AgeBuckets,
@@ -353,6 +396,7 @@ pub fn routes() -> Router<AppState> {
         .route("/kpis", get(kpis))
         .route("/trend", get(trend))
         .route("/orders", get(orders))
+        .route("/pull", get(pull))
         .route("/imports", get(imports))
         .route("/imports/{id}", get(import))
         .route("/openapi.json", get(openapi))

@@ -4,19 +4,21 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::charts;
+use super::lanes;
 use super::pages::{self, Nav};
 use super::{AppError, AppState, Loaded};
 use crate::config::{Config, Rag};
 use crate::metrics::orders::{OrderPage, OrderQuery, SortKey};
 use crate::metrics::{AgeBuckets, Metrics, Scope, end_of_day};
 use crate::model::{Kind, Status};
+use crate::pull::{PullPlan, PullRequest};
 use crate::report::format_value;
 
 /// Which way is better for a tile's number.
@@ -64,6 +66,8 @@ pub struct BoardData {
     pub new_reactive: OrderPage,
     pub overdue: OrderPage,
     pub stuck: OrderPage,
+    /// Today's pull lists with the configured crews (a what-if is computed per request).
+    pub pull: PullPlan,
     pub nav: Nav,
 }
 
@@ -136,6 +140,10 @@ impl BoardData {
             limit: Some(LIST_ROWS),
             ..OrderQuery::default()
         })?;
+        let pull = e.pull(&PullRequest {
+            scope: scope.clone(),
+            ..PullRequest::default()
+        })?;
         let tiles = tiles(cfg, &now, &week_ago, &y, &y_prev);
         Ok(BoardData {
             version: loaded.version,
@@ -156,6 +164,7 @@ impl BoardData {
             new_reactive,
             overdue,
             stuck,
+            pull,
             nav: Nav::build(e)?,
         })
     }
@@ -235,27 +244,52 @@ impl BoardParams {
 
 pub async fn plant_board(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
-    render(state, Scope::plant(), p.kiosk()).await
+    render(state, Scope::plant(), p.kiosk(), raw).await
 }
 
 pub async fn scoped_board(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
     let kiosk = p.kiosk();
     let scope = pages::checked_scope(&state, p.site, p.area, p.crew)?;
-    render(state, scope, kiosk).await
+    render(state, scope, kiosk, raw).await
 }
 
-async fn render(state: AppState, scope: Scope, kiosk: bool) -> Result<Response, AppError> {
+async fn render(
+    state: AppState,
+    scope: Scope,
+    kiosk: bool,
+    raw: Option<String>,
+) -> Result<Response, AppError> {
     let loaded = state.loaded();
     if loaded.orders == 0 {
         return Ok(Html(pages::welcome(&state).into_string()).into_response());
     }
-    let data = state.board(scope).await?;
-    Ok(Html(page(&state, &loaded, &data, kiosk).into_string()).into_response())
+    let technicians = lanes::technicians(raw.as_deref())?;
+    let data = state.board(scope.clone()).await?;
+    // A what-if recomputes the pull lanes only; the rest of the board is the cached one.
+    let what_if = if lanes::is_what_if(state.config(), &technicians) {
+        let engine = state.loaded();
+        let req = PullRequest {
+            scope,
+            technicians,
+            ..PullRequest::default()
+        };
+        Some(
+            tokio::task::spawn_blocking(move || engine.engine.pull(&req))
+                .await
+                .map_err(|e| AppError::internal(e.to_string()))??,
+        )
+    } else {
+        None
+    };
+    let pull = what_if.as_ref().unwrap_or(&data.pull);
+    Ok(Html(page(&state, &loaded, &data, pull, kiosk).into_string()).into_response())
 }
 
 /// The next scope of the kiosk rotation after `scope`.
@@ -335,7 +369,13 @@ fn tile_markup(t: &Tile) -> Markup {
     }
 }
 
-pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, kiosk: bool) -> Markup {
+pub fn page(
+    state: &AppState,
+    loaded: &Arc<Loaded>,
+    d: &BoardData,
+    pull: &PullPlan,
+    kiosk: bool,
+) -> Markup {
     let cfg = state.config();
     let now = Utc::now();
     let refresh = kiosk.then(|| {
@@ -377,6 +417,7 @@ pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, kiosk: bool) 
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
             }
         }
+        (lanes::section(cfg, pull, kiosk))
     };
     pages::layout(
         &title,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod board;
 pub mod charts;
+pub mod lanes;
 pub mod pages;
 
 use std::collections::{HashMap, HashSet};
@@ -84,7 +85,8 @@ impl From<MetricsError> for AppError {
             | MetricsError::BadStep(_)
             | MetricsError::BadRange { .. }
             | MetricsError::TooManyPoints { .. }
-            | MetricsError::BadWindow => AppError::bad_request(e.to_string()),
+            | MetricsError::BadWindow
+            | MetricsError::BadTechnicians { .. } => AppError::bad_request(e.to_string()),
             other => AppError::internal(other.to_string()),
         }
     }

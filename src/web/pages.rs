@@ -135,7 +135,7 @@ pub fn checked_scope(
     Ok(scope)
 }
 
-fn parse_date(name: &str, v: &str) -> Result<NaiveDate, AppError> {
+pub(crate) fn parse_date(name: &str, v: &str) -> Result<NaiveDate, AppError> {
     NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
         .map_err(|_| AppError::bad_request(format!("{name}: `{v}` is not a date; use YYYY-MM-DD")))
 }

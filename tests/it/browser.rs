@@ -1,12 +1,14 @@
 //! The board in a real browser: headless Chromium driven over WebDriver (Debian's `chromium` and
 //! `chromium-driver`; `.ci/test` installs them). Opens the board and the kiosk view, checks the
-//! tiles against `/api/v1/kpis`, clicks through to a crew's board and to the trends page, and
-//! saves the screenshots the README shows (docs/screenshots/).
+//! tiles against `/api/v1/kpis`, clicks through to a crew's board, its pull lane and a what-if
+//! (checked against `/api/v1/pull`), and to the trends page, and saves the screenshots the
+//! README shows (docs/screenshots/).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::wd::{PrintConfiguration, PrintMargins, PrintOrientation, PrintSize};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -175,6 +177,39 @@ async fn the_board_in_a_real_browser() {
     );
     screenshot(&c, "board.png").await;
 
+    // The huddle printout: the whole board, pull lanes included, on one A4 landscape page.
+    let pdf = c
+        .print(
+            PrintConfiguration::builder()
+                .orientation(PrintOrientation::Landscape)
+                .size(PrintSize::A4)
+                .margins(PrintMargins {
+                    top: 0.7,
+                    bottom: 0.7,
+                    left: 0.7,
+                    right: 0.7,
+                })
+                .background(true)
+                .shrink_to_fit(false)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .expect("the board prints");
+    // The page tree's `/Count` (Chromium writes one page tree).
+    let text = String::from_utf8_lossy(&pdf);
+    let pages: u32 = text
+        .split("/Count ")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("a PDF with a page count");
+    assert_eq!(pages, 1, "the printed board is one A4 landscape page");
+
     // Through the navigation to a crew's board.
     c.find(Locator::LinkText("Packaging E&I"))
         .await
@@ -195,6 +230,88 @@ async fn the_board_in_a_real_browser() {
         crew_api["metrics"]["overdue_count"].to_string()
     );
     screenshot(&c, "crew-board.png").await;
+
+    // The crew's pull lane: what the API suggests, in the same order, visible on the board.
+    let lane_css = r#".lane[data-crew="Packaging E&I"]"#;
+    let lane_ids = |c: &Client| {
+        let c = c.clone();
+        async move {
+            let mut ids = Vec::new();
+            for li in c
+                .find_all(Locator::Css(&format!("{lane_css} ol.pulls li")))
+                .await
+                .unwrap()
+            {
+                ids.push(li.attr("data-order").await.unwrap().unwrap());
+            }
+            ids
+        }
+    };
+    let suggestions = |v: &Value| v["crews"][0]["suggestions"].as_array().unwrap().clone();
+    let api_ids = |v: &Value| -> Vec<String> {
+        suggestions(v)
+            .iter()
+            .map(|s| s["order"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let lane = c.find(Locator::Css(lane_css)).await.expect("the pull lane");
+    assert!(lane.is_displayed().await.unwrap());
+    let pull_api: Value = api_json(server.url("/api/v1/pull?crew=Packaging%20E%26I")).await;
+    let before = lane_ids(&c).await;
+    assert_eq!(before, api_ids(&pull_api));
+    assert!(
+        suggestions(&pull_api)
+            .iter()
+            .any(|s| s["emergency"] == false),
+        "the demo crew has ready work to pull"
+    );
+    let png = lane.screenshot().await.expect("lane screenshot");
+    std::fs::write(repo("docs/screenshots/pull-lane.png"), png).unwrap();
+
+    // What-if: nobody available today. The lane is recomputed: only emergencies stay.
+    let input = c
+        .find(Locator::Css(&format!("{lane_css} input[type=number]")))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("0").await.unwrap();
+    c.find(Locator::Css(&format!("{lane_css} button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The form submits and the board reloads with the lane recomputed.
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!("{lane_css}.what-if")))
+        .await
+        .expect("the lane is recomputed as a what-if");
+    let url = c.current_url().await.unwrap();
+    assert!(url.as_str().contains("technicians.Packaging"), "{url}");
+    let lane = c.find(Locator::Css(lane_css)).await.unwrap();
+    assert!(
+        lane.attr("class")
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("what-if")
+    );
+    let text = lane.text().await.unwrap();
+    assert!(
+        text.contains("0 technicians (what-if; 3 configured)"),
+        "{text}"
+    );
+    let after = lane_ids(&c).await;
+    let what_if: Value =
+        api_json(server.url("/api/v1/pull?crew=Packaging%20E%26I&technicians.Packaging%20E%26I=0"))
+            .await;
+    assert_eq!(after, api_ids(&what_if));
+    assert_ne!(after, before, "the what-if changed the lane");
+    assert!(
+        suggestions(&what_if).iter().all(|s| s["emergency"] == true),
+        "with no one available only emergencies are listed"
+    );
 
     // To the managers' trends, areas side by side.
     c.find(Locator::LinkText("Trends"))

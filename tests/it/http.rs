@@ -68,6 +68,7 @@ async fn pages_render_escape_untrusted_text_and_carry_security_headers() {
         "/board?crew=Process%20Mechanical",
         "/board?area=Processing",
         "/board?site=Riverside&area=Processing",
+        "/board?area=Packaging&technicians.Packaging+E%26I=1",
         "/?kiosk=1",
         "/trends",
         "/trends?metric=backlog_weeks,reactive_pct&compare=areas",
@@ -167,6 +168,26 @@ async fn bad_parameters_are_400_with_a_message() {
         ("/api/v1/trend?from=2026-05-01&to=2026-01-01", "after"),
         ("/api/v1/orders?per_page=0", "per_page"),
         ("/api/v1/imports?limit=lots", "limit"),
+        (
+            "/api/v1/pull?date=tomorrow",
+            "date: `tomorrow` is not a date",
+        ),
+        (
+            "/api/v1/pull?technicians.Utilities=two",
+            "technicians.Utilities: `two`",
+        ),
+        (
+            "/api/v1/pull?technicians.Utilities=-2",
+            "must be a number from 0 to 1000",
+        ),
+        (
+            "/api/v1/pull?technicians.Welders=2",
+            "no crew named `Welders`",
+        ),
+        (
+            "/board?technicians.Utilities=lots",
+            "not a number of technicians",
+        ),
     ] {
         let (status, _, body) = get(&s, path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
@@ -268,6 +289,7 @@ async fn the_api_serves_the_metrics_md_json_and_documents_itself() {
         "/api/v1/kpis",
         "/api/v1/trend",
         "/api/v1/orders",
+        "/api/v1/pull",
         "/api/v1/imports",
         "/api/v1/imports/{id}",
     ] {

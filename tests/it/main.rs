@@ -8,5 +8,6 @@ mod http;
 mod import_props;
 mod metrics_fixtures;
 mod metrics_oracle;
+mod pull;
 mod server;
 mod support;
