@@ -6,6 +6,7 @@
 
 pub mod frame;
 pub mod orders;
+mod series;
 
 use std::collections::HashMap;
 
@@ -456,7 +457,7 @@ impl Engine {
     }
 
     /// The series of as-of values of `metrics` from `from` to `to` (inclusive) every `step`.
-    /// All points are computed in one polars query over the loaded frame.
+    /// All points come from one pass over the orders (`series.rs`).
     pub fn trend(
         &self,
         metrics: &[String],
@@ -480,16 +481,24 @@ impl Engine {
         }
         let w = self.window(window_days)?;
         let dates = trend_dates(from, to, step)?;
-        let base = self.scoped(scope);
         let today = self.today();
-        let frames: Vec<LazyFrame> = dates
-            .iter()
-            .map(|d| sums_over(base.clone(), self.resolve(Some(*d)).1, w))
-            .collect();
-        let all = concat(frames, UnionArgs::default())?.collect()?;
+        let instants: Vec<i64> = dates.iter().map(|d| self.resolve(Some(*d)).1).collect();
+        let raws = match scope.filter() {
+            None => series::raw_series(&self.frame, &instants, w)?,
+            Some(f) => {
+                let scoped = self
+                    .frame
+                    .clone()
+                    .lazy()
+                    .filter(f)
+                    .select(series::COLUMNS.map(col))
+                    .collect()?;
+                series::raw_series(&scoped, &instants, w)?
+            }
+        };
         let mut points = Vec::with_capacity(dates.len());
-        for (i, d) in dates.iter().enumerate() {
-            let m = self.finish(&Raw::from_row(&all, i)?, scope, *d, *d >= today);
+        for (d, raw) in dates.iter().zip(&raws) {
+            let m = self.finish(raw, scope, *d, *d >= today);
             points.push(TrendPoint {
                 as_of: *d,
                 values: metrics.iter().map(|k| m.get(k)).collect(),

@@ -352,12 +352,48 @@ fn a_trend_point_equals_the_metrics_of_its_date() {
         .trend(&keys, from, until, "1mo".parse().unwrap(), None, &scope)
         .unwrap();
     assert_eq!(t.points.len(), 6);
+    trend_matches_points(&engine, &t, None, &scope).unwrap();
+    let weekly = engine
+        .trend(
+            &keys,
+            from,
+            until,
+            "7d".parse().unwrap(),
+            Some(14),
+            &Scope::plant(),
+        )
+        .unwrap();
+    assert_eq!(weekly.points.len(), 26, "1 Oct 2025 to 25 Mar 2026");
+    trend_matches_points(&engine, &weekly, Some(14), &Scope::plant()).unwrap();
+}
+
+/// Each point of a trend equals the metrics of its date (computed one date at a time), to 1e-9
+/// relative: the trend sums the same contributions in another order.
+fn trend_matches_points(
+    engine: &Engine,
+    t: &gemba::metrics::Trend,
+    window: Option<u32>,
+    scope: &Scope,
+) -> Result<(), String> {
     for p in &t.points {
-        let m = engine.metrics(Some(p.as_of), None, &scope).unwrap();
-        for (k, v) in keys.iter().zip(&p.values) {
-            assert_eq!(*v, m.get(k), "{} {k}", p.as_of);
+        let m = engine.metrics(Some(p.as_of), window, scope).unwrap();
+        for (k, v) in t.metrics.iter().zip(&p.values) {
+            let want = m.get(k);
+            let same = match (*v, want) {
+                (None, None) => true,
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                _ => false,
+            };
+            if !same {
+                return Err(format!(
+                    "{} {} {k}: trend {v:?}, point {want:?}",
+                    scope.key(),
+                    p.as_of
+                ));
+            }
         }
     }
+    Ok(())
 }
 
 fn arb_order(i: usize) -> impl Strategy<Value = WorkOrder> {
@@ -454,6 +490,21 @@ proptest! {
         for scope in [Scope::plant(), Scope::crew("B"), Scope { area: Some("South".into()), ..Scope::default() }] {
             let m = engine.metrics(Some(as_of), Some(w as u32), &scope).unwrap();
             let r = agree(&m, &oracle(&orders, &cfg, as_of, w, &scope), &scope.key());
+            prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+        }
+    }
+
+    #[test]
+    fn trend_points_equal_the_metrics_of_their_dates(orders in arb_orders(), start in 0i64..60, every in 1u32..10, w in 1u32..40) {
+        // Times on a 6-hour grid and daily points: events fall exactly on points and window edges.
+        let cfg = prop_config();
+        let engine = Engine::from_frame(frame_from_orders(orders, &cfg).unwrap(), &cfg);
+        let keys: Vec<String> = TREND_METRICS.iter().map(|s| s.to_string()).collect();
+        let from = NaiveDate::from_ymd_opt(2025, 12, 20).unwrap() + Duration::days(start);
+        let to = from + Duration::days(45);
+        for scope in [Scope::plant(), Scope::crew("B"), Scope { area: Some("South".into()), ..Scope::default() }] {
+            let t = engine.trend(&keys, from, to, format!("{every}d").parse().unwrap(), Some(w), &scope).unwrap();
+            let r = trend_matches_points(&engine, &t, Some(w), &scope);
             prop_assert!(r.is_ok(), "{}", r.unwrap_err());
         }
     }
