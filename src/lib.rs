@@ -3,6 +3,7 @@
 //!
 //! Data flow: source -> [`mapping`] -> [`store`] -> metrics -> board / API / CLI.
 
+pub mod actions;
 pub mod config;
 pub mod demo;
 pub mod import;

@@ -84,6 +84,23 @@ impl Scope {
         }
     }
 
+    /// The scope of a key written by [`Scope::key`]; `None` for anything else.
+    pub fn from_key(key: &str) -> Option<Scope> {
+        if key == "plant" {
+            return Some(Scope::plant());
+        }
+        let mut s = Scope::default();
+        for part in key.split('/') {
+            match part.split_once(':')? {
+                ("site", v) => s.site = Some(v.to_string()),
+                ("area", v) => s.area = Some(v.to_string()),
+                ("crew", v) => s.crew = Some(v.to_string()),
+                _ => return None,
+            }
+        }
+        Some(s)
+    }
+
     /// A short human label: "Plant", "Packaging", "Packaging / Packaging E&I".
     pub fn label(&self) -> String {
         let parts: Vec<&str> = [&self.site, &self.area, &self.crew]

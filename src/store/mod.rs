@@ -89,6 +89,60 @@ pub struct ImportRun {
     pub error: Option<String>,
 }
 
+/// A huddle action as stored. `board` and `origin` are scope keys (`crew:NAME`, `area:NAME`,
+/// `site:NAME`, `plant`); `origin` is the board it was raised on, `board` where it is now.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Action {
+    pub id: i64,
+    pub board: String,
+    pub origin: String,
+    pub title: String,
+    pub owner: String,
+    /// YYYY-MM-DD, plant time.
+    pub due: String,
+    pub status: String,
+    pub orders: Vec<String>,
+    pub escalated_from: Option<String>,
+    pub escalation_reason: Option<String>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields of an action that a write sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionWrite {
+    pub board: String,
+    pub title: String,
+    pub owner: String,
+    pub due: String,
+    pub status: String,
+    pub orders: Vec<String>,
+    pub escalated_from: Option<String>,
+    pub escalation_reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// One line of an action's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ActionChange {
+    pub action_id: i64,
+    pub at: DateTime<Utc>,
+    pub who: String,
+    pub what: String,
+}
+
+/// A huddle held at a board.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Huddle {
+    pub id: i64,
+    pub board: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Names, comma separated.
+    pub attendees: String,
+}
+
 /// A stored order borrowed from the store's row: what bulk readers (the metrics frame) read
 /// without allocating. Instants are UTC milliseconds.
 #[derive(Debug, Clone, Copy)]
@@ -286,6 +340,63 @@ impl Store {
 
     pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {
         self.engine.snapshot(date, scope)
+    }
+
+    /// Writes an action (new when `id` is `None`) with one line of history, atomically.
+    pub fn write_action(
+        &mut self,
+        id: Option<i64>,
+        action: &ActionWrite,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.engine.write_action(id, action, who, what, at)
+    }
+
+    pub fn action(&self, id: i64) -> Result<Option<Action>, StoreError> {
+        self.engine.action(id)
+    }
+
+    /// Actions now on `board`, and/or raised on `origin`; the most recently changed first.
+    pub fn actions(
+        &self,
+        board: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Vec<Action>, StoreError> {
+        self.engine.actions(board, origin)
+    }
+
+    pub fn action_history(&self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
+        self.engine.action_history(id)
+    }
+
+    /// History lines of the actions on or from `board` between two instants.
+    pub fn changes_between(
+        &self,
+        board: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ActionChange>, StoreError> {
+        self.engine.changes_between(board, from, to)
+    }
+
+    pub fn start_huddle(&mut self, board: &str, at: DateTime<Utc>) -> Result<i64, StoreError> {
+        self.engine.start_huddle(board, at)
+    }
+
+    /// Ends a huddle that is still open; false when there is none with that id.
+    pub fn end_huddle(
+        &mut self,
+        id: i64,
+        at: DateTime<Utc>,
+        attendees: &str,
+    ) -> Result<bool, StoreError> {
+        self.engine.end_huddle(id, at, attendees)
+    }
+
+    pub fn huddles(&self, board: Option<&str>, limit: usize) -> Result<Vec<Huddle>, StoreError> {
+        self.engine.huddles(board, limit)
     }
 
     /// Every stored snapshot: (date, scope key, metrics JSON).

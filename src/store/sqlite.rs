@@ -4,13 +4,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    ImportRun, MAX_STORED_REJECTIONS, OrderRef, Rejection, RunCounts, RunMeta, StoreError,
+    Action, ActionChange, ActionWrite, Huddle, ImportRun, MAX_STORED_REJECTIONS, OrderRef,
+    Rejection, RunCounts, RunMeta, StoreError,
 };
 use crate::model::WorkOrder;
 
 /// Schema versions, applied in order; the index + 1 is the version. Never edit a shipped entry:
 /// add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE orders (
     source TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -69,7 +71,45 @@ CREATE TABLE snapshots (
     written_at INTEGER NOT NULL,
     PRIMARY KEY (date, scope)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+CREATE TABLE actions (
+    id INTEGER PRIMARY KEY,
+    board TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    title TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    due TEXT NOT NULL,
+    status TEXT NOT NULL,
+    orders TEXT NOT NULL DEFAULT '',
+    escalated_from TEXT,
+    escalation_reason TEXT,
+    note TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX actions_board ON actions (board, status);
+CREATE INDEX actions_origin ON actions (origin);
+
+CREATE TABLE action_history (
+    action_id INTEGER NOT NULL REFERENCES actions(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    what TEXT NOT NULL
+);
+CREATE INDEX action_history_action ON action_history (action_id, at);
+CREATE INDEX action_history_at ON action_history (at);
+
+CREATE TABLE huddles (
+    id INTEGER PRIMARY KEY,
+    board TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    attendees TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX huddles_board ON huddles (board, started_at);
+"#,
+];
 
 const ORDER_COLUMNS: &str = "source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days";
 
@@ -569,5 +609,188 @@ impl ImportTx<'_> {
         self.conn.execute_batch("COMMIT").map_err(err)?;
         self.done = true;
         Ok(self.run_id)
+    }
+}
+
+const ACTION_COLUMNS: &str = "id, board, origin, title, owner, due, status, orders, escalated_from, escalation_reason, note, created_at, updated_at";
+
+fn action_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Action> {
+    let orders: String = r.get(7)?;
+    Ok(Action {
+        id: r.get(0)?,
+        board: r.get(1)?,
+        origin: r.get(2)?,
+        title: r.get(3)?,
+        owner: r.get(4)?,
+        due: r.get(5)?,
+        status: r.get(6)?,
+        orders: orders
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        escalated_from: r.get(8)?,
+        escalation_reason: r.get(9)?,
+        note: r.get(10)?,
+        created_at: from_ms(r.get(11)?),
+        updated_at: from_ms(r.get(12)?),
+    })
+}
+
+fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ActionChange> {
+    Ok(ActionChange {
+        action_id: r.get(0)?,
+        at: from_ms(r.get(1)?),
+        who: r.get(2)?,
+        what: r.get(3)?,
+    })
+}
+
+fn huddle_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Huddle> {
+    Ok(Huddle {
+        id: r.get(0)?,
+        board: r.get(1)?,
+        started_at: from_ms(r.get(2)?),
+        ended_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+        attendees: r.get(4)?,
+    })
+}
+
+impl Sqlite {
+    /// Writes an action (a new one when `id` is `None`) and its history line, in one transaction.
+    pub fn write_action(
+        &mut self,
+        id: Option<i64>,
+        a: &ActionWrite,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let url = self.url.clone();
+        let err = move |source| StoreError::Sqlite {
+            url: url.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&err)?;
+        let orders = a.orders.join(",");
+        let id = match id {
+            None => {
+                tx.execute(
+                    "INSERT INTO actions (board, origin, title, owner, due, status, orders, escalated_from, escalation_reason, note, created_at, updated_at) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                    params![a.board, a.title, a.owner, a.due, a.status, orders, a.escalated_from, a.escalation_reason, a.note, ms(at)],
+                )
+                .map_err(&err)?;
+                tx.last_insert_rowid()
+            }
+            Some(id) => {
+                tx.execute(
+                    "UPDATE actions SET board = ?2, title = ?3, owner = ?4, due = ?5, status = ?6, orders = ?7, escalated_from = ?8, escalation_reason = ?9, note = ?10, updated_at = ?11 WHERE id = ?1",
+                    params![id, a.board, a.title, a.owner, a.due, a.status, orders, a.escalated_from, a.escalation_reason, a.note, ms(at)],
+                )
+                .map_err(&err)?;
+                id
+            }
+        };
+        tx.execute(
+            "INSERT INTO action_history (action_id, at, who, what) VALUES (?1, ?2, ?3, ?4)",
+            params![id, ms(at), who, what],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(id)
+    }
+
+    pub fn action(&self, id: i64) -> Result<Option<Action>, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {ACTION_COLUMNS} FROM actions WHERE id = ?1"),
+                params![id],
+                action_from_row,
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Actions on a board, or that came from it (`origin`), or both; newest changes first.
+    pub fn actions(
+        &self,
+        board: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Vec<Action>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ACTION_COLUMNS} FROM actions WHERE (?1 IS NULL OR board = ?1) AND (?2 IS NULL OR origin = ?2) ORDER BY updated_at DESC, id DESC"
+            ))
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![board, origin], action_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn action_history(&self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT action_id, at, who, what FROM action_history WHERE action_id = ?1 ORDER BY at, rowid")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![id], change_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// History lines of a board's actions between two instants (for a huddle's counts).
+    pub fn changes_between(
+        &self,
+        board: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ActionChange>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT h.action_id, h.at, h.who, h.what FROM action_history h JOIN actions a ON a.id = h.action_id WHERE (a.board = ?1 OR a.origin = ?1) AND h.at >= ?2 AND h.at <= ?3 ORDER BY h.at")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![board, ms(from), ms(to)], change_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn start_huddle(&mut self, board: &str, at: DateTime<Utc>) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO huddles (board, started_at) VALUES (?1, ?2)",
+                params![board, ms(at)],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn end_huddle(
+        &mut self,
+        id: i64,
+        at: DateTime<Utc>,
+        attendees: &str,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE huddles SET ended_at = ?2, attendees = ?3 WHERE id = ?1 AND ended_at IS NULL",
+                params![id, ms(at), attendees],
+            )
+            .map(|n| n == 1)
+            .map_err(self.err())
+    }
+
+    /// Huddles, newest first; of one board when given.
+    pub fn huddles(&self, board: Option<&str>, limit: usize) -> Result<Vec<Huddle>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, board, started_at, ended_at, attendees FROM huddles WHERE ?1 IS NULL OR board = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![board, limit as i64], huddle_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
     }
 }

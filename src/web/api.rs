@@ -19,7 +19,7 @@ use crate::pull::{CrewPull, PullPlan, PullRequest, Ranked, Stop, Suggestion, Too
 use crate::report;
 
 /// API errors are JSON: `{"error": "..."}` with the status.
-pub struct ApiError(AppError);
+pub struct ApiError(pub AppError);
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> ApiError {
@@ -359,8 +359,21 @@ pub async fn import(
         title = "Gemba API",
         description = "The lean maintenance board's numbers: docs/metrics.md defines every key."
     ),
-    paths(kpis, trend, orders, pull, imports, import),
+    paths(
+        kpis,
+        trend,
+        orders,
+        pull,
+        imports,
+        import,
+        super::actions::api_list,
+        super::actions::api_create,
+        super::actions::api_op
+    ),
     components(schemas(
+        super::actions::ActionBody,
+        super::actions::NewActionBody,
+        super::actions::ActionOpBody,
         PullPlan,
         CrewPull,
         Suggestion,
@@ -397,6 +410,11 @@ pub fn routes() -> Router<AppState> {
         .route("/trend", get(trend))
         .route("/orders", get(orders))
         .route("/pull", get(pull))
+        .route(
+            "/actions",
+            get(super::actions::api_list).post(super::actions::api_create),
+        )
+        .route("/actions/{id}", axum::routing::post(super::actions::api_op))
         .route("/imports", get(imports))
         .route("/imports/{id}", get(import))
         .route("/openapi.json", get(openapi))

@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::actions::{self, BoardActions};
 use super::charts;
 use super::lanes;
 use super::pages::{self, Nav};
@@ -289,7 +290,12 @@ async fn render(
         None
     };
     let pull = what_if.as_ref().unwrap_or(&data.pull);
-    Ok(Html(page(&state, &loaded, &data, pull, kiosk).into_string()).into_response())
+    let st = state.clone();
+    let board_scope = data.scope.clone();
+    let acts = tokio::task::spawn_blocking(move || BoardActions::read(&st, &board_scope))
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok(Html(page(&state, &loaded, &data, pull, &acts, kiosk).into_string()).into_response())
 }
 
 /// The next scope of the kiosk rotation after `scope`.
@@ -303,7 +309,7 @@ fn next_in_rotation(cfg: &Config, scope: &Scope) -> Option<String> {
         .iter()
         .position(|s| *s == key)
         .map_or(0, |i| (i + 1) % list.len());
-    Some(pages::board_href(&pages::scope_from_key(&list[i])?, true))
+    Some(pages::board_href(&Scope::from_key(&list[i])?, true))
 }
 
 fn arrow(t: &Tile) -> Markup {
@@ -374,6 +380,7 @@ pub fn page(
     loaded: &Arc<Loaded>,
     d: &BoardData,
     pull: &PullPlan,
+    acts: &BoardActions,
     kiosk: bool,
 ) -> Markup {
     let cfg = state.config();
@@ -417,6 +424,7 @@ pub fn page(
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
             }
         }
+        (actions::section(state, &d.scope, acts, kiosk))
         (lanes::section(cfg, pull, kiosk))
     };
     pages::layout(

@@ -3,6 +3,7 @@
 //! version, reloads the metrics engine when an import lands, and writes the daily snapshot;
 //! board data is computed once per scope and reused until the data or the minute changes.
 
+pub mod actions;
 pub mod api;
 pub mod board;
 pub mod charts;
@@ -41,6 +42,8 @@ struct Inner {
     /// One lock per scope, held while its board is computed from scratch, so a request waits for
     /// a computation already under way (the prewarm, another request) instead of repeating it.
     computing: Mutex<HashMap<Scope, Arc<tokio::sync::Mutex<()>>>>,
+    /// Every form carries this token; a post without it is refused (CSRF). Random per start.
+    csrf: String,
 }
 
 /// The engine over one version of the store's data.
@@ -117,6 +120,7 @@ impl AppState {
                 boards: Mutex::new(HashMap::new()),
                 refreshing: Mutex::new(HashSet::new()),
                 computing: Mutex::new(HashMap::new()),
+                csrf: random_token()?,
             }),
         };
         state.reload()?;
@@ -125,6 +129,11 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The token every form of this server carries.
+    pub fn csrf_token(&self) -> &str {
+        &self.inner.csrf
     }
 
     pub fn db_url(&self) -> &str {
@@ -198,7 +207,7 @@ impl AppState {
                 .board
                 .kiosk_scopes
                 .iter()
-                .filter_map(|k| pages::scope_from_key(k)),
+                .filter_map(|k| Scope::from_key(k)),
         );
         scopes.dedup();
         for scope in scopes {
@@ -284,6 +293,14 @@ impl AppState {
     }
 }
 
+/// 32 random bytes from the operating system, as hex.
+fn random_token() -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::internal(format!("no randomness from the system: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Time since an instant, in words: "4 min ago", "2 h ago", "3 days ago".
 pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let s = (now - t).num_seconds().max(0);
@@ -319,6 +336,13 @@ pub fn app(state: AppState) -> Router {
         .route("/imports", get(pages::imports_page))
         .route("/imports/{id}", get(pages::import_page))
         .route("/demo", post(pages::load_demo))
+        .route("/actions", post(actions::create_form))
+        .route("/actions/{id}", get(actions::detail).post(actions::op_form))
+        .route(
+            "/huddles",
+            get(actions::huddles_page).post(actions::start_huddle),
+        )
+        .route("/huddles/{id}/end", post(actions::end_huddle))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(

@@ -38,22 +38,6 @@ impl Nav {
     }
 }
 
-pub fn scope_from_key(key: &str) -> Option<Scope> {
-    if key == "plant" {
-        return Some(Scope::plant());
-    }
-    let mut s = Scope::default();
-    for part in key.split('/') {
-        match part.split_once(':')? {
-            ("site", v) => s.site = Some(v.to_string()),
-            ("area", v) => s.area = Some(v.to_string()),
-            ("crew", v) => s.crew = Some(v.to_string()),
-            _ => return None,
-        }
-    }
-    Some(s)
-}
-
 fn scope_query(scope: &Scope) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     if let Some(v) = &scope.site {
@@ -199,6 +183,7 @@ pub fn layout(
                         a href="/trends" { "Trends" }
                         a href="/orders" { "Orders" }
                         a href="/imports" { "Imports" }
+                        a href="/huddles" { "Huddles" }
                         @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
                     }
                 }
@@ -239,6 +224,7 @@ pub fn welcome(state: &AppState) -> Markup {
             h1 { "Gemba has no work orders yet" }
             p { "The store " code { (state.db_url()) } " is empty. Gemba shows the numbers a maintenance team steers by — backlog in crew-weeks, reactive work, PM compliance, what is overdue or stuck — once it has work orders from your CMMS." }
             form method="post" action="/demo" {
+                (super::actions::csrf_field(state))
                 button type="submit" class="big" { "Load the demo plant" }
                 " " span class="note" { "a year of history for " (cfg.plant.name) ", " (cfg.crews.len()) " crews" }
             }
@@ -249,7 +235,17 @@ pub fn welcome(state: &AppState) -> Markup {
     )
 }
 
-pub async fn load_demo(State(state): State<AppState>) -> Result<Response, AppError> {
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn load_demo(
+    State(state): State<AppState>,
+    axum::Form(f): axum::Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    super::actions::check_csrf(&state, &f.csrf)?;
     let me = state.clone();
     tokio::task::spawn_blocking(move || -> Result<(), AppError> {
         let empty = me.with_store(|s| s.order_count())? == 0;
@@ -331,7 +327,7 @@ pub fn parse_trend_query(state: &AppState, raw: Option<&str>) -> Result<TrendPar
     let nav = Nav::build(&loaded.engine)?;
     let mut scopes = Vec::new();
     for key in many("scope") {
-        let s = scope_from_key(&key).ok_or_else(|| {
+        let s = Scope::from_key(&key).ok_or_else(|| {
             AppError::bad_request(format!(
                 "scope `{key}`: use plant, site:NAME, area:NAME or crew:NAME"
             ))

@@ -313,6 +313,98 @@ async fn the_board_in_a_real_browser() {
         "with no one available only emergencies are listed"
     );
 
+    // The huddle raises an action on the crew board and escalates it to the area.
+    c.goto(&server.url("/board?crew=Packaging%20E%26I"))
+        .await
+        .unwrap();
+    let add = c.find(Locator::Css("details.add form")).await.unwrap();
+    add.find(Locator::Css("input[name=title]"))
+        .await
+        .unwrap()
+        .send_keys("Spare sensor for filler 4")
+        .await
+        .unwrap();
+    add.find(Locator::Css("input[name=owner]"))
+        .await
+        .unwrap()
+        .send_keys("Maria")
+        .await
+        .unwrap();
+    add.find(Locator::Css("button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let action = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("li.action"))
+        .await
+        .expect("the new action is on the crew board");
+    let id = action.attr("data-action").await.unwrap().unwrap();
+    assert!(
+        action
+            .text()
+            .await
+            .unwrap()
+            .contains("Spare sensor for filler 4")
+    );
+    action
+        .find(Locator::Css("details.act summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let escalate = action
+        .find(Locator::Css("form:has(button.escalate)"))
+        .await
+        .unwrap();
+    escalate
+        .find(Locator::Css("input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("needs a budget the crew does not have")
+        .await
+        .unwrap();
+    escalate
+        .find(Locator::Css("button.escalate"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The huddle stays on its board, which lists the action as escalated; the area has it.
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!(
+            r#"ul.escalations li[data-action="{id}"]"#
+        )))
+        .await
+        .expect("the crew board lists what it escalated");
+    c.find(Locator::LinkText("Packaging"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let on_area = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!(r#"li.action[data-action="{id}"]"#)))
+        .await
+        .expect("the escalated action is on the area board");
+    assert_eq!(heading(&c).await, "Packaging");
+    let text = on_area.text().await.unwrap();
+    assert!(
+        text.contains("escalated from crew Packaging E&I") && text.contains("needs a budget"),
+        "{text}"
+    );
+    let section = c.find(Locator::Css(".actions-section")).await.unwrap();
+    let png = section.screenshot().await.expect("actions screenshot");
+    std::fs::write(repo("docs/screenshots/actions.png"), png).unwrap();
+
     // To the managers' trends, areas side by side.
     c.find(Locator::LinkText("Trends"))
         .await

@@ -360,7 +360,21 @@ async fn an_empty_store_offers_the_demo_and_one_click_loads_it() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let r = client.post(s.url("/demo")).send().await.unwrap();
+    // Without the page's CSRF token the button does nothing.
+    let r = client
+        .post(s.url("/demo"))
+        .form(&[("csrf", "guessed")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(sandbox.store().order_count().unwrap(), 0);
+    let r = client
+        .post(s.url("/demo"))
+        .form(&[("csrf", crate::actions::csrf_of(&body))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, _, body) = get(&s, "/").await;
     assert!(

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (each file under tests/ would link all of polars again).
 //! They run the real `gemba` binary in a temporary folder, or the library's public API.
 
+mod actions;
 mod browser;
 mod cli_import;
 mod demo;

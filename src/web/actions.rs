@@ -1,0 +1,711 @@
+//! The board's action log and huddle record: plain HTML forms (no JavaScript), each carrying the
+//! server's CSRF token; the action detail page with its history; `/huddles`; and the JSON API
+//! under `/api/v1/actions`. The rules are `crate::actions`; this is their web face.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Duration, Utc};
+use maud::{Markup, html};
+use serde::{Deserialize, Serialize};
+
+use super::pages::{self, Nav};
+use super::{AppError, AppState, ago};
+use crate::actions::{ActionError, ActionStatus, Actions, Draft, Flags, flags};
+use crate::config::Config;
+use crate::metrics::Scope;
+use crate::store::{Action, ActionChange, Huddle};
+
+/// Who a change is recorded as while no login is configured.
+pub const WHO_WITHOUT_LOGIN: &str = "board (no login configured)";
+
+/// A huddle still open after this long is not offered as "running" any more.
+const HUDDLE_OPEN_HOURS: i64 = 2;
+
+impl From<ActionError> for AppError {
+    fn from(e: ActionError) -> AppError {
+        match e {
+            ActionError::NoSuchAction(_) => AppError {
+                status: StatusCode::NOT_FOUND,
+                message: e.to_string(),
+            },
+            ActionError::Store(s) => AppError::internal(s.to_string()),
+            other => AppError::bad_request(other.to_string()),
+        }
+    }
+}
+
+/// Rejects a form whose CSRF token is not this server's.
+pub fn check_csrf(state: &AppState, token: &str) -> Result<(), AppError> {
+    let want = state.csrf_token().as_bytes();
+    let got = token.as_bytes();
+    let same =
+        want.len() == got.len() && want.iter().zip(got).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(AppError {
+            status: StatusCode::FORBIDDEN,
+            message: "this form is out of date or did not come from this board (the server may have restarted): reload the page and try again".into(),
+        })
+    }
+}
+
+pub fn csrf_field(state: &AppState) -> Markup {
+    html! { input type="hidden" name="csrf" value=(state.csrf_token()); }
+}
+
+/// Where to go after a form: a local path given by the form, else the board.
+fn back_to(ret: &str, board: &str) -> Redirect {
+    let local = ret.starts_with('/') && !ret.starts_with("//") && !ret.contains('\\');
+    if local {
+        Redirect::to(ret)
+    } else {
+        let scope = Scope::from_key(board).unwrap_or_default();
+        Redirect::to(&format!("{}#actions", pages::board_href(&scope, false)))
+    }
+}
+
+fn label(key: &str) -> String {
+    crate::actions::board_name(key)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))?
+}
+
+/// What the board shows about actions and huddles, read fresh per request (a few rows).
+pub struct BoardActions {
+    pub here: Vec<Action>,
+    pub raised_here_elsewhere: Vec<Action>,
+    pub huddle: Option<Huddle>,
+}
+
+impl BoardActions {
+    pub fn read(state: &AppState, board: &Scope) -> Result<BoardActions, AppError> {
+        let key = board.key();
+        state.with_store(|s| {
+            let week_ago = Utc::now() - Duration::days(7);
+            let here = s
+                .actions(Some(&key), None)?
+                .into_iter()
+                .filter(|a| a.status != "done" || a.updated_at > week_ago)
+                .collect();
+            let raised_here_elsewhere = s
+                .actions(None, Some(&key))?
+                .into_iter()
+                .filter(|a| a.board != key && (a.status != "done" || a.updated_at > week_ago))
+                .collect();
+            let huddle = s.huddles(Some(&key), 1)?.into_iter().next().filter(|h| {
+                h.ended_at.is_none()
+                    && Utc::now() - h.started_at < Duration::hours(HUDDLE_OPEN_HOURS)
+            });
+            Ok(BoardActions {
+                here,
+                raised_here_elsewhere,
+                huddle,
+            })
+        })
+    }
+}
+
+fn flag_marks(f: Flags) -> Markup {
+    html! {
+        @if f.overdue { " " span class="flag late" title="past its due date" { "overdue" } }
+        @if f.stale { " " span class="flag stale" title="no change for 7 days, or overdue by more than 7 days" { "stale" } }
+    }
+}
+
+fn action_row(state: &AppState, a: &Action, ret: &str, kiosk: bool, cfg: &Config) -> Markup {
+    let now = Utc::now();
+    let today = now.with_timezone(&cfg.plant.tz).date_naive();
+    let f = flags(a, today, now);
+    let csrf = csrf_field(state);
+    html! {
+        li class={"action " (a.status)} data-action=(a.id) {
+            div class="what" {
+                span class={"status " (a.status)} { (a.status) } " "
+                a href=(format!("/actions/{}", a.id)) { (a.title) }
+                (flag_marks(f))
+            }
+            div class="who" {
+                (a.owner) " · due " (a.due)
+                @if !a.orders.is_empty() { " · " @for (i, o) in a.orders.iter().enumerate() { @if i > 0 { ", " } span class="id" { (o) } } }
+            }
+            @if let Some(from) = &a.escalated_from {
+                div class="escalated" {
+                    "▲ escalated from " strong { (label(from)) } " " (ago(a.updated_at, now))
+                    @if let Some(r) = &a.escalation_reason { ": " (r) }
+                }
+            }
+            @if let Some(n) = &a.note { div class="note" { "Note: " (n) } }
+            @if !kiosk && a.status != "done" {
+                details class="act" {
+                    summary { "Change, escalate, close" }
+                    form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
+                        (csrf) input type="hidden" name="return" value=(ret);
+                        input type="hidden" name="op" value="status";
+                        label { "Status " select name="status" {
+                            @for s in ActionStatus::ALL { option value=(s.as_str()) selected[s.as_str() == a.status] { (s.as_str()) } }
+                        } }
+                        " " button type="submit" { "Set" }
+                    }
+                    form method="post" action=(format!("/actions/{}", a.id)) class="grid" {
+                        (csrf) input type="hidden" name="return" value=(ret);
+                        input type="hidden" name="op" value="edit";
+                        label { "What " input name="title" value=(a.title) required maxlength="200"; }
+                        label { "Owner " input name="owner" value=(a.owner) required maxlength="80"; }
+                        label { "Due " input type="date" name="due" value=(a.due) required; }
+                        label { "Orders " input name="orders" value=(a.orders.join(", ")); }
+                        button type="submit" { "Save" }
+                    }
+                    form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
+                        (csrf) input type="hidden" name="return" value=(ret);
+                        input type="hidden" name="op" value="escalate";
+                        label { "Why the team cannot solve it " input name="reason" required maxlength="1000"; }
+                        " " button type="submit" class="escalate" { "Escalate ▲" }
+                    }
+                    @if a.escalated_from.is_some() {
+                        form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
+                            (csrf) input type="hidden" name="return" value=(ret);
+                            input type="hidden" name="op" value="hand_back";
+                            label { "Note for the team " input name="note" required maxlength="1000"; }
+                            " " button type="submit" { "Hand back ▼" }
+                        }
+                    }
+                    form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
+                        (csrf) input type="hidden" name="return" value=(ret);
+                        input type="hidden" name="op" value="resolve";
+                        label { "What was done " input name="note" maxlength="1000"; }
+                        " " button type="submit" { "Resolve ✔" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The actions section of a board.
+pub fn section(state: &AppState, board: &Scope, data: &BoardActions, kiosk: bool) -> Markup {
+    let cfg = state.config();
+    let key = board.key();
+    let ret = format!("{}#actions", pages::board_href(board, false));
+    let today = Utc::now().with_timezone(&cfg.plant.tz).date_naive();
+    let open: Vec<&Action> = data.here.iter().filter(|a| a.status != "done").collect();
+    let done: Vec<&Action> = data.here.iter().filter(|a| a.status == "done").collect();
+    html! {
+        section class={"actions-section" @if open.is_empty() { " none-open" }} id="actions" aria-label="Actions" {
+            div class="actions-head" {
+                h2 { "Actions " span class="count" { "(" (open.len()) " open)" } }
+                @if !kiosk {
+                    @if let Some(h) = &data.huddle {
+                        form method="post" action=(format!("/huddles/{}/end", h.id)) class="inline huddle" {
+                            (csrf_field(state)) input type="hidden" name="return" value=(ret);
+                            span class="running" { "Huddle running since " (h.started_at.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
+                            " " label { "Who attended " input name="attendees" placeholder="names, comma separated" maxlength="1000"; }
+                            " " button type="submit" { "End huddle" }
+                        }
+                    } @else {
+                        form method="post" action="/huddles" class="inline huddle" {
+                            (csrf_field(state)) input type="hidden" name="return" value=(ret);
+                            input type="hidden" name="board" value=(key);
+                            button type="submit" { "Start huddle" }
+                        }
+                    }
+                }
+            }
+            @if open.is_empty() {
+                p class="empty" { "No open actions." }
+            } @else {
+                ol class="actions" { @for a in &open { (action_row(state, a, &ret, kiosk, cfg)) } }
+            }
+            @if !data.raised_here_elsewhere.is_empty() {
+                h3 { "Escalated from this board" }
+                ul class="escalations" {
+                    @for a in &data.raised_here_elsewhere {
+                        li data-action=(a.id) {
+                            a href=(format!("/actions/{}", a.id)) { (a.title) }
+                            " — now on " strong { (label(&a.board)) } ", " (a.status)
+                            (flag_marks(flags(a, today, Utc::now())))
+                        }
+                    }
+                }
+            }
+            @if !done.is_empty() {
+                p class="note" { "Done in the last 7 days: " @for (i, a) in done.iter().enumerate() { @if i > 0 { "; " } a href=(format!("/actions/{}", a.id)) { (a.title) } } }
+            }
+            @if !kiosk {
+                details class="add" open[open.is_empty()] {
+                    summary { "Add an action" }
+                    form method="post" action="/actions" class="grid" {
+                        (csrf_field(state)) input type="hidden" name="return" value=(ret);
+                        input type="hidden" name="board" value=(key);
+                        label { "What " input name="title" required maxlength="200" placeholder="e.g. order spare seals for pump 7"; }
+                        label { "Owner " input name="owner" required maxlength="80"; }
+                        label { "Due " input type="date" name="due" required value=((today + Duration::days(7)).to_string()); }
+                        label { "Orders " input name="orders" placeholder="WO-1, WO-2"; }
+                        button type="submit" { "Add" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewActionForm {
+    csrf: String,
+    board: String,
+    title: String,
+    owner: String,
+    due: String,
+    #[serde(default)]
+    orders: String,
+    #[serde(default)]
+    r#return: String,
+}
+
+pub async fn create_form(
+    State(state): State<AppState>,
+    axum::Form(f): axum::Form<NewActionForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&state, &f.csrf)?;
+    let board = f.board.clone();
+    let draft = Draft {
+        title: f.title,
+        owner: f.owner,
+        due: f.due,
+        orders: f.orders,
+    };
+    let st = state.clone();
+    blocking(move || {
+        st.with_store(|s| {
+            Actions {
+                store: s,
+                cfg: st.config(),
+                who: WHO_WITHOUT_LOGIN,
+                now: Utc::now(),
+            }
+            .create(&board, &draft)
+            .map_err(AppError::from)
+        })
+    })
+    .await?;
+    Ok(back_to(&f.r#return, &f.board).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ActionOpForm {
+    #[serde(default)]
+    csrf: String,
+    op: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    due: String,
+    #[serde(default)]
+    orders: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    r#return: String,
+}
+
+/// Applies one operation; returns the board the action is on afterwards.
+fn apply(state: &AppState, id: i64, f: &ActionOpForm, who: &str) -> Result<String, AppError> {
+    state.with_store(|s| {
+        let mut a = Actions { store: s, cfg: state.config(), who, now: Utc::now() };
+        match f.op.as_str() {
+            "edit" => a.edit(id, &Draft {
+                title: f.title.clone(),
+                owner: f.owner.clone(),
+                due: f.due.clone(),
+                orders: f.orders.clone(),
+            })?,
+            "status" => a.set_status(id, ActionStatus::parse(&f.status)?)?,
+            "escalate" => return Ok(a.escalate(id, &f.reason)?),
+            "hand_back" => return Ok(a.hand_back(id, &f.note)?),
+            "resolve" => a.resolve(id, &f.note)?,
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "op: `{other}` is not an operation; use edit, status, escalate, hand_back or resolve"
+                )));
+            }
+        }
+        Ok(a.store.action(id)?.map(|x| x.board).unwrap_or_default())
+    })
+}
+
+pub async fn op_form(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<ActionOpForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&state, &f.csrf)?;
+    let st = state.clone();
+    let (f, board) = blocking(move || {
+        let board = apply(&st, id, &f, WHO_WITHOUT_LOGIN)?;
+        Ok((f, board))
+    })
+    .await?;
+    Ok(back_to(&f.r#return, &board).into_response())
+}
+
+/// One action with its whole history.
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let st = state.clone();
+    let (action, history) = blocking(move || {
+        st.with_store(|s| -> Result<(Action, Vec<ActionChange>), AppError> {
+            let a = s.action(id)?.ok_or(ActionError::NoSuchAction(id))?;
+            Ok((a, s.action_history(id)?))
+        })
+    })
+    .await?;
+    let cfg = state.config();
+    let tz = cfg.plant.tz;
+    let board = Scope::from_key(&action.board).unwrap_or_default();
+    let origin = Scope::from_key(&action.origin).unwrap_or_default();
+    let nav = Nav::build(&state.loaded().engine)?;
+    let body = html! {
+        h1 { (action.title) }
+        p {
+            "On the " a href=(format!("{}#actions", pages::board_href(&board, false))) { (board.label()) } " board"
+            @if action.origin != action.board { ", raised on " a href=(pages::board_href(&origin, false)) { (origin.label()) } }
+            ". Owner " strong { (action.owner) } ", due " (action.due) ", " (action.status) "."
+        }
+        @if !action.orders.is_empty() { p { "Orders: " (action.orders.join(", ")) } }
+        h2 { "History" }
+        table class="orders full" {
+            thead { tr { th { "when" } th { "who" } th { "what" } } }
+            tbody {
+                @for h in &history {
+                    tr { td class="when" { (h.at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()) } td { (h.who) } td { (h.what) } }
+                }
+            }
+        }
+    };
+    Ok(Html(
+        pages::layout(
+            &format!("Action {id} — Gemba"),
+            &nav,
+            None,
+            false,
+            None,
+            body,
+        )
+        .into_string(),
+    )
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StartHuddleForm {
+    csrf: String,
+    board: String,
+    #[serde(default)]
+    r#return: String,
+}
+
+pub async fn start_huddle(
+    State(state): State<AppState>,
+    axum::Form(f): axum::Form<StartHuddleForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&state, &f.csrf)?;
+    let board = crate::actions::board(state.config(), &f.board)?.key();
+    let st = state.clone();
+    let key = board.clone();
+    blocking(move || Ok(st.with_store(|s| s.start_huddle(&key, Utc::now()))?)).await?;
+    Ok(back_to(&f.r#return, &board).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct EndHuddleForm {
+    csrf: String,
+    #[serde(default)]
+    attendees: String,
+    #[serde(default)]
+    r#return: String,
+}
+
+/// Names, comma separated, trimmed, without blanks or repeats.
+fn names(v: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for n in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out.join(", ")
+}
+
+pub async fn end_huddle(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<EndHuddleForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&state, &f.csrf)?;
+    let attendees = names(&f.attendees);
+    if attendees.chars().count() > 1000 {
+        return Err(AppError::bad_request("attendees: at most 1000 characters"));
+    }
+    let st = state.clone();
+    let ended =
+        blocking(move || Ok(st.with_store(|s| s.end_huddle(id, Utc::now(), &attendees))?)).await?;
+    if !ended {
+        return Err(AppError {
+            status: StatusCode::NOT_FOUND,
+            message: format!("no running huddle {id}"),
+        });
+    }
+    Ok(back_to(&f.r#return, "plant").into_response())
+}
+
+/// A huddle with what changed in its actions while it ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct HuddleRow {
+    #[serde(flatten)]
+    pub huddle: Huddle,
+    pub minutes: Option<i64>,
+    pub actions_opened: usize,
+    pub actions_closed: usize,
+}
+
+fn huddle_rows(state: &AppState, limit: usize) -> Result<Vec<HuddleRow>, AppError> {
+    state.with_store(|s| {
+        s.huddles(None, limit)?
+            .into_iter()
+            .map(|h| {
+                let end = h.ended_at.unwrap_or_else(Utc::now);
+                let changes = s.changes_between(&h.board, h.started_at, end)?;
+                let count = |p: &str| changes.iter().filter(|c| c.what.starts_with(p)).count();
+                Ok(HuddleRow {
+                    minutes: h.ended_at.map(|e| (e - h.started_at).num_minutes()),
+                    actions_opened: count("created"),
+                    actions_closed: count("resolved")
+                        + count("status doing -> done")
+                        + count("status open -> done"),
+                    huddle: h,
+                })
+            })
+            .collect()
+    })
+}
+
+/// `/huddles`: how regularly each board holds its huddle, and what came of each.
+pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, AppError> {
+    let st = state.clone();
+    let rows = blocking(move || huddle_rows(&st, 500)).await?;
+    let cfg = state.config();
+    let tz = cfg.plant.tz;
+    let since = Utc::now() - Duration::days(28);
+    let mut per_board: Vec<(String, usize, Option<DateTime<Utc>>)> = Vec::new();
+    for r in &rows {
+        match per_board.iter_mut().find(|(b, _, _)| *b == r.huddle.board) {
+            Some(e) => e.1 += usize::from(r.huddle.started_at > since),
+            None => per_board.push((
+                r.huddle.board.clone(),
+                usize::from(r.huddle.started_at > since),
+                Some(r.huddle.started_at),
+            )),
+        }
+    }
+    let nav = Nav::build(&state.loaded().engine)?;
+    let body = html! {
+        h1 { "Huddles" }
+        p class="note" { "How regularly each board holds its huddle: a leading indicator of the daily management system itself." }
+        @if rows.is_empty() {
+            p class="empty" { "No huddle recorded yet: press “Start huddle” on a board when the team gathers." }
+        } @else {
+            table class="orders full" {
+                thead { tr { th { "board" } th class="num" { "huddles, last 28 days" } th { "last" } } }
+                tbody {
+                    @for (b, n, last) in &per_board {
+                        tr { td { a href=(pages::board_href(&Scope::from_key(b).unwrap_or_default(), false)) { (label(b)) } } td class="num" { (n) } td { (last.map(|t| ago(t, Utc::now())).unwrap_or_default()) } }
+                    }
+                }
+            }
+            h2 { "Every huddle" }
+            table class="orders full" {
+                thead { tr { th { "board" } th { "started" } th class="num" { "minutes" } th { "attended" } th class="num" { "actions opened" } th class="num" { "closed" } } }
+                tbody {
+                    @for r in &rows {
+                        tr {
+                            td { (label(&r.huddle.board)) }
+                            td { (r.huddle.started_at.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string()) }
+                            td class="num" { (r.minutes.map_or("running".to_string(), |m| m.to_string())) }
+                            td { (r.huddle.attendees) }
+                            td class="num" { (r.actions_opened) }
+                            td class="num" { (r.actions_closed) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(
+        Html(pages::layout("Huddles — Gemba", &nav, None, false, None, body).into_string())
+            .into_response(),
+    )
+}
+
+// ---- JSON API ----
+
+/// An action as the API shows it, with the board's flags.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ActionBody {
+    #[serde(flatten)]
+    pub action: Action,
+    pub overdue: bool,
+    pub stale: bool,
+}
+
+fn body_of(a: Action, cfg: &Config) -> ActionBody {
+    let now = Utc::now();
+    let f = flags(&a, now.with_timezone(&cfg.plant.tz).date_naive(), now);
+    ActionBody {
+        action: a,
+        overdue: f.overdue,
+        stale: f.stale,
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActionsParams {
+    /// A board key: plant, site:NAME, area:NAME or crew:NAME. Default: every board.
+    pub board: Option<String>,
+}
+
+/// Actions on a board (or all), the most recently changed first.
+#[utoipa::path(get, path = "/api/v1/actions", params(ActionsParams), responses(
+    (status = 200, description = "The actions", body = [ActionBody]),
+    (status = 400, description = "An unknown board", body = super::api::ErrorBody),
+))]
+pub async fn api_list(
+    State(state): State<AppState>,
+    Query(p): Query<ActionsParams>,
+) -> Result<Json<Vec<ActionBody>>, super::api::ApiError> {
+    let board = match p.board.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        Some(b) => Some(
+            crate::actions::board(state.config(), b)
+                .map_err(AppError::from)?
+                .key(),
+        ),
+        None => None,
+    };
+    let st = state.clone();
+    let list = blocking(move || Ok(st.with_store(|s| s.actions(board.as_deref(), None))?)).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|a| body_of(a, state.config()))
+            .collect(),
+    ))
+}
+
+/// A new action.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewActionBody {
+    pub board: String,
+    pub title: String,
+    pub owner: String,
+    /// YYYY-MM-DD.
+    pub due: String,
+    #[serde(default)]
+    pub orders: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/actions", request_body = NewActionBody, responses(
+    (status = 201, description = "Created", body = ActionBody),
+    (status = 400, description = "A missing or bad field", body = super::api::ErrorBody),
+))]
+pub async fn api_create(
+    State(state): State<AppState>,
+    Json(b): Json<NewActionBody>,
+) -> Result<(StatusCode, Json<ActionBody>), super::api::ApiError> {
+    let st = state.clone();
+    let a = blocking(move || {
+        st.with_store(|s| -> Result<Action, AppError> {
+            let id = Actions {
+                store: s,
+                cfg: st.config(),
+                who: WHO_WITHOUT_LOGIN,
+                now: Utc::now(),
+            }
+            .create(
+                &b.board,
+                &Draft {
+                    title: b.title,
+                    owner: b.owner,
+                    due: b.due,
+                    orders: b.orders.join(","),
+                },
+            )?;
+            Ok(s.action(id)?.ok_or(ActionError::NoSuchAction(id))?)
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(body_of(a, state.config()))))
+}
+
+/// One operation on an action: `edit` (title, owner, due, orders), `status`, `escalate`
+/// (reason), `hand_back` (note) or `resolve` (note).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ActionOpBody {
+    pub op: String,
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub orders: Option<Vec<String>>,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/actions/{id}", request_body = ActionOpBody, responses(
+    (status = 200, description = "The action after the change", body = ActionBody),
+    (status = 400, description = "A missing reason, a bad field or operation", body = super::api::ErrorBody),
+    (status = 404, description = "No such action", body = super::api::ErrorBody),
+))]
+pub async fn api_op(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(b): Json<ActionOpBody>,
+) -> Result<Json<ActionBody>, super::api::ApiError> {
+    let st = state.clone();
+    let a = blocking(move || {
+        let current = st
+            .with_store(|s| s.action(id))?
+            .ok_or(ActionError::NoSuchAction(id))?;
+        let f = ActionOpForm {
+            op: b.op,
+            title: b.title.unwrap_or(current.title),
+            owner: b.owner.unwrap_or(current.owner),
+            due: b.due.unwrap_or(current.due),
+            orders: b.orders.map_or(current.orders.join(","), |o| o.join(",")),
+            status: b.status.unwrap_or_default(),
+            reason: b.reason.unwrap_or_default(),
+            note: b.note.unwrap_or_default(),
+            ..ActionOpForm::default()
+        };
+        apply(&st, id, &f, WHO_WITHOUT_LOGIN)?;
+        Ok(st
+            .with_store(|s| s.action(id))?
+            .ok_or(ActionError::NoSuchAction(id))?)
+    })
+    .await?;
+    Ok(Json(body_of(a, state.config())))
+}
