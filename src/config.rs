@@ -49,6 +49,8 @@ pub struct Config {
     /// Link to an order in its CMMS, per source: `{id}` is replaced by the order's id.
     #[serde(default)]
     pub order_links: BTreeMap<String, String>,
+    /// Who may write (actions, huddles, the demo button): absent, anyone who can reach the board.
+    pub auth: Option<AuthSettings>,
     /// Where the config was read from, for messages; not a key in the file.
     #[serde(skip)]
     pub origin: String,
@@ -280,6 +282,25 @@ impl Default for PullSettings {
     }
 }
 
+/// `[auth]`: writing needs a login. Passwords are stored as argon2 hashes (PHC strings, made
+/// with `gemba hash-password`); the session key and the shared tokens come from the environment.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Nobody may write, logged in or not.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    pub password_hash: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoardSettings {
@@ -494,6 +515,27 @@ impl Config {
         }
         if !(1..=10).contains(&self.pull.default_criticality) {
             return Err(self.invalid("pull.default_criticality", "must be from 1 to 10"));
+        }
+        if let Some(auth) = &self.auth {
+            let mut seen = std::collections::HashSet::new();
+            for (i, u) in auth.users.iter().enumerate() {
+                let key = format!("auth.users[{i}]");
+                if u.name.trim().is_empty() {
+                    return Err(self.invalid(format!("{key}.name"), "must not be empty"));
+                }
+                if !seen.insert(u.name.as_str()) {
+                    return Err(self.invalid(
+                        format!("{key}.name"),
+                        format!("`{}` is there twice", u.name),
+                    ));
+                }
+                if argon2::PasswordHash::new(&u.password_hash).is_err() {
+                    return Err(self.invalid(
+                        format!("{key}.password_hash"),
+                        "is not an argon2 hash (PHC string `$argon2id$...`); make one with `gemba hash-password`",
+                    ));
+                }
+            }
         }
         Ok(())
     }

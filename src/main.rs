@@ -98,6 +98,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Hash a password for `[auth] users` in the config: reads it from standard input.
+    HashPassword,
     /// Store today's metrics of the plant and every site, area and crew (run daily; imports do it too).
     Snapshot,
     /// The board, the JSON API and health checks, on the embedded store.
@@ -213,6 +215,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Imports { rejections, limit } => imports(&cli.db, rejections, limit),
         Command::Profiles => profiles(&config),
         Command::Kpis { at, scope, format } => kpis(&cli.db, &config, at, scope.scope(), format),
+        Command::HashPassword => {
+            let mut line = String::new();
+            if std::io::stdin().is_terminal() {
+                eprint!("password (shown as you type; pipe it in to hide it): ");
+            }
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                bail!("no password on standard input");
+            }
+            let hash = gemba::web::auth::hash_password(password).map_err(anyhow::Error::msg)?;
+            println!("{hash}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pull {
             date,
             scope,

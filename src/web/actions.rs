@@ -4,21 +4,19 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
+use super::auth::{Viewer, api_writer};
 use super::pages::{self, Nav};
 use super::{AppError, AppState, ago};
 use crate::actions::{ActionError, ActionStatus, Actions, Draft, Flags, flags};
 use crate::config::Config;
 use crate::metrics::Scope;
 use crate::store::{Action, ActionChange, Huddle};
-
-/// Who a change is recorded as while no login is configured.
-pub const WHO_WITHOUT_LOGIN: &str = "board (no login configured)";
 
 /// A huddle still open after this long is not offered as "running" any more.
 const HUDDLE_OPEN_HOURS: i64 = 2;
@@ -36,24 +34,8 @@ impl From<ActionError> for AppError {
     }
 }
 
-/// Rejects a form whose CSRF token is not this server's.
-pub fn check_csrf(state: &AppState, token: &str) -> Result<(), AppError> {
-    let want = state.csrf_token().as_bytes();
-    let got = token.as_bytes();
-    let same =
-        want.len() == got.len() && want.iter().zip(got).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
-    if same {
-        Ok(())
-    } else {
-        Err(AppError {
-            status: StatusCode::FORBIDDEN,
-            message: "this form is out of date or did not come from this board (the server may have restarted): reload the page and try again".into(),
-        })
-    }
-}
-
-pub fn csrf_field(state: &AppState) -> Markup {
-    html! { input type="hidden" name="csrf" value=(state.csrf_token()); }
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
 }
 
 /// Where to go after a form: a local path given by the form, else the board.
@@ -121,11 +103,11 @@ fn flag_marks(f: Flags) -> Markup {
     }
 }
 
-fn action_row(state: &AppState, a: &Action, ret: &str, kiosk: bool, cfg: &Config) -> Markup {
+fn action_row(token: Option<&str>, a: &Action, ret: &str, cfg: &Config) -> Markup {
     let now = Utc::now();
     let today = now.with_timezone(&cfg.plant.tz).date_naive();
     let f = flags(a, today, now);
-    let csrf = csrf_field(state);
+    let csrf = csrf_field(token.unwrap_or_default());
     html! {
         li class={"action " (a.status)} data-action=(a.id) {
             div class="what" {
@@ -144,7 +126,7 @@ fn action_row(state: &AppState, a: &Action, ret: &str, kiosk: bool, cfg: &Config
                 }
             }
             @if let Some(n) = &a.note { div class="note" { "Note: " (n) } }
-            @if !kiosk && a.status != "done" {
+            @if token.is_some() && a.status != "done" {
                 details class="act" {
                     summary { "Change, escalate, close" }
                     form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
@@ -191,8 +173,15 @@ fn action_row(state: &AppState, a: &Action, ret: &str, kiosk: bool, cfg: &Config
 }
 
 /// The actions section of a board.
-pub fn section(state: &AppState, board: &Scope, data: &BoardActions, kiosk: bool) -> Markup {
-    let cfg = state.config();
+/// The actions section of a board; forms only for a viewer who may write, and not on the TV.
+pub fn section(
+    cfg: &Config,
+    board: &Scope,
+    data: &BoardActions,
+    viewer: &Viewer,
+    kiosk: bool,
+) -> Markup {
+    let token = viewer.csrf().filter(|_| !kiosk);
     let key = board.key();
     let ret = format!("{}#actions", pages::board_href(board, false));
     let today = Utc::now().with_timezone(&cfg.plant.tz).date_naive();
@@ -202,27 +191,41 @@ pub fn section(state: &AppState, board: &Scope, data: &BoardActions, kiosk: bool
         section class={"actions-section" @if open.is_empty() { " none-open" }} id="actions" aria-label="Actions" {
             div class="actions-head" {
                 h2 { "Actions " span class="count" { "(" (open.len()) " open)" } }
-                @if !kiosk {
+                @if let Some(token) = token {
+                    @if let Viewer::Writer { who, .. } = viewer {
+                        @if cfg.auth.is_some() {
+                            form method="post" action="/logout" class="inline" {
+                                (csrf_field(token))
+                                span class="note" { "Logged in as " (who) } " " button type="submit" class="quiet" { "Log out" }
+                            }
+                        }
+                    }
                     @if let Some(h) = &data.huddle {
                         form method="post" action=(format!("/huddles/{}/end", h.id)) class="inline huddle" {
-                            (csrf_field(state)) input type="hidden" name="return" value=(ret);
+                            (csrf_field(token)) input type="hidden" name="return" value=(ret);
                             span class="running" { "Huddle running since " (h.started_at.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
                             " " label { "Who attended " input name="attendees" placeholder="names, comma separated" maxlength="1000"; }
                             " " button type="submit" { "End huddle" }
                         }
                     } @else {
                         form method="post" action="/huddles" class="inline huddle" {
-                            (csrf_field(state)) input type="hidden" name="return" value=(ret);
+                            (csrf_field(token)) input type="hidden" name="return" value=(ret);
                             input type="hidden" name="board" value=(key);
                             button type="submit" { "Start huddle" }
                         }
+                    }
+                } @else if !kiosk {
+                    @match viewer {
+                        Viewer::NeedsLogin => a href=(format!("/login?next={}", form_urlencoded::byte_serialize(ret.as_bytes()).collect::<String>())) { "Log in to add or change actions" },
+                        Viewer::ReadOnly => span class="note" { "Read-only board" },
+                        Viewer::Writer { .. } => {},
                     }
                 }
             }
             @if open.is_empty() {
                 p class="empty" { "No open actions." }
             } @else {
-                ol class="actions" { @for a in &open { (action_row(state, a, &ret, kiosk, cfg)) } }
+                ol class="actions" { @for a in &open { (action_row(token, a, &ret, cfg)) } }
             }
             @if !data.raised_here_elsewhere.is_empty() {
                 h3 { "Escalated from this board" }
@@ -239,11 +242,11 @@ pub fn section(state: &AppState, board: &Scope, data: &BoardActions, kiosk: bool
             @if !done.is_empty() {
                 p class="note" { "Done in the last 7 days: " @for (i, a) in done.iter().enumerate() { @if i > 0 { "; " } a href=(format!("/actions/{}", a.id)) { (a.title) } } }
             }
-            @if !kiosk {
+            @if let Some(token) = token {
                 details class="add" open[open.is_empty()] {
                     summary { "Add an action" }
                     form method="post" action="/actions" class="grid" {
-                        (csrf_field(state)) input type="hidden" name="return" value=(ret);
+                        (csrf_field(token)) input type="hidden" name="return" value=(ret);
                         input type="hidden" name="board" value=(key);
                         label { "What " input name="title" required maxlength="200" placeholder="e.g. order spare seals for pump 7"; }
                         label { "Owner " input name="owner" required maxlength="80"; }
@@ -272,9 +275,10 @@ pub struct NewActionForm {
 
 pub async fn create_form(
     State(state): State<AppState>,
+    headers: HeaderMap,
     axum::Form(f): axum::Form<NewActionForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&state, &f.csrf)?;
+    let who = Viewer::of(&state, &headers).check(&f.csrf)?;
     let board = f.board.clone();
     let draft = Draft {
         title: f.title,
@@ -288,7 +292,7 @@ pub async fn create_form(
             Actions {
                 store: s,
                 cfg: st.config(),
-                who: WHO_WITHOUT_LOGIN,
+                who: &who,
                 now: Utc::now(),
             }
             .create(&board, &draft)
@@ -349,13 +353,14 @@ fn apply(state: &AppState, id: i64, f: &ActionOpForm, who: &str) -> Result<Strin
 
 pub async fn op_form(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     axum::Form(f): axum::Form<ActionOpForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&state, &f.csrf)?;
+    let who = Viewer::of(&state, &headers).check(&f.csrf)?;
     let st = state.clone();
     let (f, board) = blocking(move || {
-        let board = apply(&st, id, &f, WHO_WITHOUT_LOGIN)?;
+        let board = apply(&st, id, &f, &who)?;
         Ok((f, board))
     })
     .await?;
@@ -422,9 +427,10 @@ pub struct StartHuddleForm {
 
 pub async fn start_huddle(
     State(state): State<AppState>,
+    headers: HeaderMap,
     axum::Form(f): axum::Form<StartHuddleForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&state, &f.csrf)?;
+    Viewer::of(&state, &headers).check(&f.csrf)?;
     let board = crate::actions::board(state.config(), &f.board)?.key();
     let st = state.clone();
     let key = board.clone();
@@ -454,10 +460,11 @@ fn names(v: &str) -> String {
 
 pub async fn end_huddle(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     axum::Form(f): axum::Form<EndHuddleForm>,
 ) -> Result<Response, AppError> {
-    check_csrf(&state, &f.csrf)?;
+    Viewer::of(&state, &headers).check(&f.csrf)?;
     let attendees = names(&f.attendees);
     if attendees.chars().count() > 1000 {
         return Err(AppError::bad_request("attendees: at most 1000 characters"));
@@ -634,15 +641,17 @@ pub struct NewActionBody {
 ))]
 pub async fn api_create(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(b): Json<NewActionBody>,
 ) -> Result<(StatusCode, Json<ActionBody>), super::api::ApiError> {
+    let who = api_writer(&state, &headers)?;
     let st = state.clone();
     let a = blocking(move || {
         st.with_store(|s| -> Result<Action, AppError> {
             let id = Actions {
                 store: s,
                 cfg: st.config(),
-                who: WHO_WITHOUT_LOGIN,
+                who: &who,
                 now: Utc::now(),
             }
             .create(
@@ -682,9 +691,11 @@ pub struct ActionOpBody {
 ))]
 pub async fn api_op(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<i64>,
     Json(b): Json<ActionOpBody>,
 ) -> Result<Json<ActionBody>, super::api::ApiError> {
+    let who = api_writer(&state, &headers)?;
     let st = state.clone();
     let a = blocking(move || {
         let current = st
@@ -701,7 +712,7 @@ pub async fn api_op(
             note: b.note.unwrap_or_default(),
             ..ActionOpForm::default()
         };
-        apply(&st, id, &f, WHO_WITHOUT_LOGIN)?;
+        apply(&st, id, &f, &who)?;
         Ok(st
             .with_store(|s| s.action(id))?
             .ok_or(ActionError::NoSuchAction(id))?)

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Query, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::actions::{self, BoardActions};
+use super::auth::Viewer;
 use super::charts;
 use super::lanes;
 use super::pages::{self, Nav};
@@ -245,20 +247,24 @@ impl BoardParams {
 
 pub async fn plant_board(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
-    render(state, Scope::plant(), p.kiosk(), raw).await
+    let viewer = Viewer::of(&state, &headers);
+    render(state, Scope::plant(), p.kiosk(), raw, viewer).await
 }
 
 pub async fn scoped_board(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
     let kiosk = p.kiosk();
     let scope = pages::checked_scope(&state, p.site, p.area, p.crew)?;
-    render(state, scope, kiosk, raw).await
+    let viewer = Viewer::of(&state, &headers);
+    render(state, scope, kiosk, raw, viewer).await
 }
 
 async fn render(
@@ -266,10 +272,11 @@ async fn render(
     scope: Scope,
     kiosk: bool,
     raw: Option<String>,
+    viewer: Viewer,
 ) -> Result<Response, AppError> {
     let loaded = state.loaded();
     if loaded.orders == 0 {
-        return Ok(Html(pages::welcome(&state).into_string()).into_response());
+        return Ok(Html(pages::welcome(&state, &viewer).into_string()).into_response());
     }
     let technicians = lanes::technicians(raw.as_deref())?;
     let data = state.board(scope.clone()).await?;
@@ -295,7 +302,10 @@ async fn render(
     let acts = tokio::task::spawn_blocking(move || BoardActions::read(&st, &board_scope))
         .await
         .map_err(|e| AppError::internal(e.to_string()))??;
-    Ok(Html(page(&state, &loaded, &data, pull, &acts, kiosk).into_string()).into_response())
+    Ok(
+        Html(page(&state, &loaded, &data, pull, &acts, &viewer, kiosk).into_string())
+            .into_response(),
+    )
 }
 
 /// The next scope of the kiosk rotation after `scope`.
@@ -381,6 +391,7 @@ pub fn page(
     d: &BoardData,
     pull: &PullPlan,
     acts: &BoardActions,
+    viewer: &Viewer,
     kiosk: bool,
 ) -> Markup {
     let cfg = state.config();
@@ -424,7 +435,7 @@ pub fn page(
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
             }
         }
-        (actions::section(state, &d.scope, acts, kiosk))
+        (actions::section(cfg, &d.scope, acts, viewer, kiosk))
         (lanes::section(cfg, pull, kiosk))
     };
     pages::layout(

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod auth;
 pub mod board;
 pub mod charts;
 pub mod lanes;
@@ -42,8 +43,8 @@ struct Inner {
     /// One lock per scope, held while its board is computed from scratch, so a request waits for
     /// a computation already under way (the prewarm, another request) instead of repeating it.
     computing: Mutex<HashMap<Scope, Arc<tokio::sync::Mutex<()>>>>,
-    /// Every form carries this token; a post without it is refused (CSRF). Random per start.
-    csrf: String,
+    /// Session key, shared tokens and the login throttle (see `auth.rs`).
+    auth: auth::Auth,
 }
 
 /// The engine over one version of the store's data.
@@ -120,7 +121,7 @@ impl AppState {
                 boards: Mutex::new(HashMap::new()),
                 refreshing: Mutex::new(HashSet::new()),
                 computing: Mutex::new(HashMap::new()),
-                csrf: random_token()?,
+                auth: auth::Auth::from_env()?,
             }),
         };
         state.reload()?;
@@ -131,9 +132,8 @@ impl AppState {
         &self.inner.config
     }
 
-    /// The token every form of this server carries.
-    pub fn csrf_token(&self) -> &str {
-        &self.inner.csrf
+    pub fn auth(&self) -> &auth::Auth {
+        &self.inner.auth
     }
 
     pub fn db_url(&self) -> &str {
@@ -293,14 +293,6 @@ impl AppState {
     }
 }
 
-/// 32 random bytes from the operating system, as hex.
-fn random_token() -> Result<String, AppError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| AppError::internal(format!("no randomness from the system: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// Time since an instant, in words: "4 min ago", "2 h ago", "3 days ago".
 pub fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let s = (now - t).num_seconds().max(0);
@@ -343,6 +335,8 @@ pub fn app(state: AppState) -> Router {
             get(actions::huddles_page).post(actions::start_huddle),
         )
         .route("/huddles/{id}/end", post(actions::end_huddle))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(
@@ -425,9 +419,12 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
             }
         }
     });
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(stop)
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await?;
     println!("Gemba board stopped");
     Ok(())
 }

@@ -212,7 +212,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
 }
 
 /// The first page on an empty store: what Gemba is, and the demo plant one click away.
-pub fn welcome(state: &AppState) -> Markup {
+pub fn welcome(state: &AppState, viewer: &super::auth::Viewer) -> Markup {
     let cfg = state.config();
     layout(
         "Welcome — Gemba",
@@ -223,11 +223,15 @@ pub fn welcome(state: &AppState) -> Markup {
         html! {
             h1 { "Gemba has no work orders yet" }
             p { "The store " code { (state.db_url()) } " is empty. Gemba shows the numbers a maintenance team steers by — backlog in crew-weeks, reactive work, PM compliance, what is overdue or stuck — once it has work orders from your CMMS." }
-            form method="post" action="/demo" {
-                (super::actions::csrf_field(state))
-                button type="submit" class="big" { "Load the demo plant" }
-                " " span class="note" { "a year of history for " (cfg.plant.name) ", " (cfg.crews.len()) " crews" }
+            @if let Some(token) = viewer.csrf() {
+                form method="post" action="/demo" {
+                    (super::actions::csrf_field(token))
+                    button type="submit" class="big" { "Load the demo plant" }
+                }
+            } @else {
+                p { a href="/login" { "Log in" } " to load the demo plant." }
             }
+            p class="note" { "The demo plant: a year of history for " (cfg.plant.name) ", " (cfg.crews.len()) " crews." }
             h2 { "Or bring your own data" }
             pre { "gemba import export.csv --profile generic      # or atlas, maximo, sap-pm" }
             p { "The board updates by itself a few seconds after an import." }
@@ -243,9 +247,10 @@ pub struct CsrfForm {
 
 pub async fn load_demo(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     axum::Form(f): axum::Form<CsrfForm>,
 ) -> Result<Response, AppError> {
-    super::actions::check_csrf(&state, &f.csrf)?;
+    super::auth::Viewer::of(&state, &headers).check(&f.csrf)?;
     let me = state.clone();
     tokio::task::spawn_blocking(move || -> Result<(), AppError> {
         let empty = me.with_store(|s| s.order_count())? == 0;

@@ -2,6 +2,7 @@
 //! They run the real `gemba` binary in a temporary folder, or the library's public API.
 
 mod actions;
+mod auth;
 mod browser;
 mod cli_import;
 mod demo;

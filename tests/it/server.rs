@@ -14,10 +14,16 @@ pub struct Server {
 impl Server {
     /// Starts `gemba serve` in the sandbox (its store, the shipped config) with extra args.
     pub fn start(s: &Sandbox, extra: &[&str]) -> Server {
+        Server::start_with_env(s, extra, &[])
+    }
+
+    /// As `start`, with extra environment variables (secrets such as GEMBA_API_TOKEN).
+    pub fn start_with_env(s: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gemba"))
             .current_dir(s.dir.path())
             .env("GEMBA_DB", s.db_url())
             .env("GEMBA_CONFIG", repo("config/gemba.toml"))
+            .envs(env.iter().copied())
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
