@@ -77,6 +77,8 @@ async fn pages_render_escape_untrusted_text_and_carry_security_headers() {
         "/orders?overdue=1&sort=due",
         "/imports",
         "/imports/1",
+        "/huddles",
+        "/login",
     ] {
         let (status, headers, body) = get(&s, path).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -290,6 +292,8 @@ async fn the_api_serves_the_metrics_md_json_and_documents_itself() {
         "/api/v1/trend",
         "/api/v1/orders",
         "/api/v1/pull",
+        "/api/v1/actions",
+        "/api/v1/actions/{id}",
         "/api/v1/imports",
         "/api/v1/imports/{id}",
     ] {
