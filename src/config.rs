@@ -51,6 +51,9 @@ pub struct Config {
     pub order_links: BTreeMap<String, String>,
     /// Who may write (actions, huddles, the demo button): absent, anyone who can reach the board.
     pub auth: Option<AuthSettings>,
+    /// Scheduled imports, run by `gemba serve` (docs/schedules.md).
+    #[serde(default)]
+    pub schedules: Vec<ScheduleJob>,
     /// Where the config was read from, for messages; not a key in the file.
     #[serde(skip)]
     pub origin: String,
@@ -280,6 +283,35 @@ impl Default for PullSettings {
             overdue_bonus: default_overdue_bonus(),
         }
     }
+}
+
+/// One `[[schedules]]` job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleJob {
+    pub name: String,
+    /// Crontab line in plant time: 5 fields, or 6 with seconds first.
+    pub cron: String,
+    /// Take CSV exports from a drop folder.
+    pub import: Option<ImportJob>,
+    /// Sync an API connector (needs the connectors, not in this build).
+    pub sync: Option<String>,
+}
+
+/// A drop folder: files matching `path` (a glob), imported with `profile`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportJob {
+    pub path: String,
+    pub profile: String,
+    pub source: Option<String>,
+    /// A file is taken only when it has not changed for this long (still being written).
+    #[serde(default = "default_settle")]
+    pub settle_seconds: u64,
+}
+
+fn default_settle() -> u64 {
+    60
 }
 
 /// `[auth]`: writing needs a login. Passwords are stored as argon2 hashes (PHC strings, made
@@ -515,6 +547,38 @@ impl Config {
         }
         if !(1..=10).contains(&self.pull.default_criticality) {
             return Err(self.invalid("pull.default_criticality", "must be from 1 to 10"));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, job) in self.schedules.iter().enumerate() {
+            let key = format!("schedules[{i}]");
+            if job.name.trim().is_empty() || !names.insert(job.name.as_str()) {
+                return Err(self.invalid(
+                    format!("{key}.name"),
+                    format!("`{}` must be a name no other job has", job.name),
+                ));
+            }
+            if let Err(e) = crate::schedule::cron::parse(&job.cron) {
+                return Err(self.invalid(format!("{key}.cron"), e.to_string()));
+            }
+            match (&job.import, &job.sync) {
+                (Some(imp), None) => {
+                    if imp.path.trim().is_empty() {
+                        return Err(self.invalid(format!("{key}.import.path"), "must not be empty"));
+                    }
+                }
+                (None, Some(name)) => {
+                    return Err(self.invalid(
+                        format!("{key}.sync"),
+                        format!("`{name}`: API syncs need the connectors, which this build does not have yet; schedule a CSV drop folder with `import = {{ path, profile }}`"),
+                    ));
+                }
+                _ => {
+                    return Err(self.invalid(
+                        key,
+                        "give either `import = { path = \"...\", profile = \"...\" }` or `sync = \"CONNECTOR\"`",
+                    ));
+                }
+            }
         }
         if let Some(auth) = &self.auth {
             let mut seen = std::collections::HashSet::new();

@@ -12,5 +12,6 @@ pub mod metrics;
 pub mod model;
 pub mod pull;
 pub mod report;
+pub mod schedule;
 pub mod store;
 pub mod web;

@@ -98,6 +98,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// The scheduled jobs of the config: next run times and last outcome; `run NAME` runs one now.
+    Schedules {
+        #[command(subcommand)]
+        action: Option<SchedulesAction>,
+    },
     /// Hash a password for `[auth] users` in the config: reads it from standard input.
     HashPassword,
     /// Store today's metrics of the plant and every site, area and crew (run daily; imports do it too).
@@ -111,6 +116,12 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum SchedulesAction {
+    /// Run one job now, as its schedule would.
+    Run { name: String },
 }
 
 #[derive(Args)]
@@ -215,6 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Imports { rejections, limit } => imports(&cli.db, rejections, limit),
         Command::Profiles => profiles(&config),
         Command::Kpis { at, scope, format } => kpis(&cli.db, &config, at, scope.scope(), format),
+        Command::Schedules { action } => schedules(&cli.db, &config, action),
         Command::HashPassword => {
             let mut line = String::new();
             if std::io::stdin().is_terminal() {
@@ -472,6 +484,77 @@ fn pull(
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         Format::Csv => print!("{}", report::pull_csv(&plan)),
         Format::Table => print!("{}", report::pull_table(&plan, config)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn schedules(db: &str, config: &Config, action: Option<SchedulesAction>) -> Result<ExitCode> {
+    use gemba::schedule::{self, Trigger};
+    let mut store = open(db)?;
+    if let Some(SchedulesAction::Run { name }) = action {
+        let job = schedule::job(config, &name)?;
+        let run = schedule::run_job(&mut store, config, job, Trigger::Hand)?;
+        println!(
+            "job {}: {} file(s) imported, {} failed, {} skipped as duplicates; rows read {}, upserted {}, rejected {}",
+            run.job,
+            run.files_imported,
+            run.files_failed,
+            run.files_skipped,
+            run.counts.read,
+            run.counts.upserted,
+            run.counts.rejected
+        );
+        if run.files_imported > 0 {
+            snapshot(&mut store, config)?;
+        }
+        return Ok(match run.error {
+            Some(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+            None => ExitCode::SUCCESS,
+        });
+    }
+    if config.schedules.is_empty() {
+        println!(
+            "no [[schedules]] in {}: see docs/schedules.md",
+            config.origin
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tz = config.plant.tz;
+    let now = chrono::Utc::now();
+    for job in &config.schedules {
+        let what = match &job.import {
+            Some(i) => format!("import {} (profile {})", i.path, i.profile),
+            None => String::new(),
+        };
+        println!("{}  cron `{}`  {what}", job.name, job.cron);
+        let next: Vec<String> = schedule::next_runs(config, job, now, 3)
+            .iter()
+            .map(|t| {
+                t.with_timezone(&tz)
+                    .format("%a %Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .collect();
+        println!("  next: {}", next.join(", "));
+        match store.job_runs(Some(&job.name), 1)?.first() {
+            Some(r) => println!(
+                "  last: {} ({}), {}: {} imported, {} failed, {} skipped{}",
+                r.started_at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"),
+                r.trigger,
+                r.outcome,
+                r.files_imported,
+                r.files_failed,
+                r.files_skipped,
+                r.error
+                    .as_ref()
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            ),
+            None => println!("  last: never run"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

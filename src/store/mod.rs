@@ -58,7 +58,7 @@ pub struct RunMeta {
 }
 
 /// Row counts of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RunCounts {
     pub read: u64,
     pub upserted: u64,
@@ -141,6 +141,25 @@ pub struct Huddle {
     pub ended_at: Option<DateTime<Utc>>,
     /// Names, comma separated.
     pub attendees: String,
+}
+
+/// One run of a scheduled job (by its schedule, by hand, or at start-up for a missed run).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JobRun {
+    pub id: i64,
+    pub job: String,
+    /// `schedule`, `hand` or `startup`.
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub files_imported: u64,
+    pub files_failed: u64,
+    /// Duplicates (content imported before).
+    pub files_skipped: u64,
+    pub counts: RunCounts,
+    /// `running`, `ok`, `failed`.
+    pub outcome: String,
+    pub error: Option<String>,
 }
 
 /// A stored order borrowed from the store's row: what bulk readers (the metrics frame) read
@@ -397,6 +416,40 @@ impl Store {
 
     pub fn huddles(&self, board: Option<&str>, limit: usize) -> Result<Vec<Huddle>, StoreError> {
         self.engine.huddles(board, limit)
+    }
+
+    /// Records the start of a job run; `finish_job_run` completes it.
+    pub fn start_job_run(
+        &mut self,
+        job: &str,
+        trigger: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.engine.start_job_run(job, trigger, at)
+    }
+
+    pub fn finish_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {
+        self.engine.finish_job_run(run)
+    }
+
+    /// Job runs, newest first; of one job when given.
+    pub fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StoreError> {
+        self.engine.job_runs(job, limit)
+    }
+
+    /// Where content with this SHA-256 was imported from by a job, if it was.
+    pub fn imported_file(&self, sha256: &str) -> Result<Option<String>, StoreError> {
+        self.engine.imported_file(sha256)
+    }
+
+    pub fn record_imported_file(
+        &mut self,
+        sha256: &str,
+        file: &str,
+        job_run: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.engine.record_imported_file(sha256, file, job_run, at)
     }
 
     /// Every stored snapshot: (date, scope key, metrics JSON).

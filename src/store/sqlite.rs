@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    Action, ActionChange, ActionWrite, Huddle, ImportRun, MAX_STORED_REJECTIONS, OrderRef,
+    Action, ActionChange, ActionWrite, Huddle, ImportRun, JobRun, MAX_STORED_REJECTIONS, OrderRef,
     Rejection, RunCounts, RunMeta, StoreError,
 };
 use crate::model::WorkOrder;
@@ -108,6 +108,31 @@ CREATE TABLE huddles (
     attendees TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX huddles_board ON huddles (board, started_at);
+"#,
+    r#"
+CREATE TABLE job_runs (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    files_imported INTEGER NOT NULL DEFAULT 0,
+    files_failed INTEGER NOT NULL DEFAULT 0,
+    files_skipped INTEGER NOT NULL DEFAULT 0,
+    rows_read INTEGER NOT NULL DEFAULT 0,
+    rows_upserted INTEGER NOT NULL DEFAULT 0,
+    rows_rejected INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL,
+    error TEXT
+);
+CREATE INDEX job_runs_job ON job_runs (job, started_at);
+
+CREATE TABLE imported_files (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    job_run INTEGER NOT NULL,
+    imported_at INTEGER NOT NULL
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -792,5 +817,103 @@ impl Sqlite {
             .query_map(params![board, limit as i64], huddle_from_row)
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+fn job_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRun> {
+    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
+    Ok(JobRun {
+        id: r.get(0)?,
+        job: r.get(1)?,
+        trigger: r.get(2)?,
+        started_at: from_ms(r.get(3)?),
+        finished_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
+        files_imported: n(5)?,
+        files_failed: n(6)?,
+        files_skipped: n(7)?,
+        counts: RunCounts {
+            read: n(8)?,
+            upserted: n(9)?,
+            rejected: n(10)?,
+        },
+        outcome: r.get(11)?,
+        error: r.get(12)?,
+    })
+}
+
+impl Sqlite {
+    pub fn start_job_run(
+        &mut self,
+        job: &str,
+        trigger: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO job_runs (job, trigger, started_at, outcome) VALUES (?1, ?2, ?3, 'running')",
+                params![job, trigger, ms(at)],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE job_runs SET finished_at = ?2, files_imported = ?3, files_failed = ?4, files_skipped = ?5, rows_read = ?6, rows_upserted = ?7, rows_rejected = ?8, outcome = ?9, error = ?10 WHERE id = ?1",
+                params![
+                    run.id,
+                    run.finished_at.map(ms),
+                    run.files_imported as i64,
+                    run.files_failed as i64,
+                    run.files_skipped as i64,
+                    run.counts.read as i64,
+                    run.counts.upserted as i64,
+                    run.counts.rejected as i64,
+                    run.outcome,
+                    run.error
+                ],
+            )
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
+    pub fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, job, trigger, started_at, finished_at, files_imported, files_failed, files_skipped, rows_read, rows_upserted, rows_rejected, outcome, error FROM job_runs WHERE ?1 IS NULL OR job = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![job, limit as i64], job_run_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// The file a content hash was imported from, if it was.
+    pub fn imported_file(&self, sha256: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT file FROM imported_files WHERE sha256 = ?1",
+                params![sha256],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    pub fn record_imported_file(
+        &mut self,
+        sha256: &str,
+        file: &str,
+        job_run: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO imported_files (sha256, file, job_run, imported_at) VALUES (?1, ?2, ?3, ?4)",
+                params![sha256, file, job_run, ms(at)],
+            )
+            .map(|_| ())
+            .map_err(self.err())
     }
 }

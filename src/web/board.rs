@@ -299,13 +299,30 @@ async fn render(
     let pull = what_if.as_ref().unwrap_or(&data.pull);
     let st = state.clone();
     let board_scope = data.scope.clone();
-    let acts = tokio::task::spawn_blocking(move || BoardActions::read(&st, &board_scope))
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))??;
-    Ok(
-        Html(page(&state, &loaded, &data, pull, &acts, &viewer, kiosk).into_string())
-            .into_response(),
+    let (acts, warnings) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+        Ok((
+            BoardActions::read(&st, &board_scope)?,
+            super::jobs::warnings(&st, Utc::now())?,
+        ))
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok(Html(
+        page(
+            &state,
+            &loaded,
+            &data,
+            &Live {
+                pull,
+                actions: &acts,
+                warnings: &warnings,
+                viewer: &viewer,
+            },
+            kiosk,
+        )
+        .into_string(),
     )
+    .into_response())
 }
 
 /// The next scope of the kiosk rotation after `scope`.
@@ -385,13 +402,20 @@ fn tile_markup(t: &Tile) -> Markup {
     }
 }
 
+/// What each request adds to the cached board data: the pull lanes (a what-if is computed per
+/// request), the action log, job warnings, and who is looking.
+pub struct Live<'a> {
+    pub pull: &'a PullPlan,
+    pub actions: &'a BoardActions,
+    pub warnings: &'a [String],
+    pub viewer: &'a Viewer,
+}
+
 pub fn page(
     state: &AppState,
     loaded: &Arc<Loaded>,
     d: &BoardData,
-    pull: &PullPlan,
-    acts: &BoardActions,
-    viewer: &Viewer,
+    live: &Live<'_>,
     kiosk: bool,
 ) -> Markup {
     let cfg = state.config();
@@ -414,6 +438,7 @@ pub fn page(
                     div class="clock" id="clock" { (now.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
                 }
                 (pages::freshness(loaded, now, cfg))
+                (super::jobs::warnings_markup(live.warnings))
             }
         }
         section class="tiles" aria-label="Key figures" {
@@ -435,8 +460,8 @@ pub fn page(
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
             }
         }
-        (actions::section(cfg, &d.scope, acts, viewer, kiosk))
-        (lanes::section(cfg, pull, kiosk))
+        (actions::section(cfg, &d.scope, live.actions, live.viewer, kiosk))
+        (lanes::section(cfg, live.pull, kiosk))
     };
     pages::layout(
         &title,

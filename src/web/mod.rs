@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod board;
 pub mod charts;
+pub mod jobs;
 pub mod lanes;
 pub mod pages;
 
@@ -404,6 +405,7 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
             warm.prewarm();
         }
     });
+    jobs::start(&state);
     let watcher = state.clone();
     tokio::spawn(async move {
         loop {

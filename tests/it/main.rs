@@ -11,5 +11,6 @@ mod import_props;
 mod metrics_fixtures;
 mod metrics_oracle;
 mod pull;
+mod schedules;
 mod server;
 mod support;
