@@ -806,15 +806,40 @@ pub async fn orders_csv(
 
 pub async fn imports_page(State(state): State<AppState>) -> Result<Response, AppError> {
     let me = state.clone();
-    let runs = tokio::task::spawn_blocking(move || me.with_store(|s| s.runs(100)))
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))??;
+    let (runs, jobs) = tokio::task::spawn_blocking(move || {
+        me.with_store(|s| -> Result<_, AppError> { Ok((s.runs(100)?, s.job_runs(None, 30)?)) })
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))??;
     let loaded = state.loaded();
     let nav = Nav::build(&loaded.engine)?;
     let cfg = state.config();
     let now = Utc::now();
     let body = html! {
         h1 { "Imports" }
+        @if !cfg.schedules.is_empty() {
+            h2 { "Scheduled jobs" }
+            p class="note" { "Each job run takes the settled files of its drop folder (docs/schedules.md); each file is one import below." }
+            table class="orders full" {
+                thead { tr { th { "Job" } th { "Started" } th { "Trigger" } th class="num" { "Files imported" } th class="num" { "Failed" } th class="num" { "Skipped" } th class="num" { "Rows upserted" } th class="num" { "Rejected" } th { "Outcome" } } }
+                tbody {
+                    @for j in &jobs {
+                        tr class=(if j.outcome == "failed" { "late" } else { "" }) data-job-run=(j.id) {
+                            td { (j.job) }
+                            td { (fmt_time(cfg, Some(j.started_at))) " (" (ago(j.started_at, now)) ")" }
+                            td { (j.trigger) }
+                            td class="num" { (j.files_imported) }
+                            td class="num" { (j.files_failed) }
+                            td class="num" { (j.files_skipped) }
+                            td class="num" { (j.counts.upserted) }
+                            td class="num" { (j.counts.rejected) }
+                            td { (j.outcome) @if let Some(e) = &j.error { br; span class="error" { (e) } } }
+                        }
+                    }
+                }
+            }
+            h2 { "Import runs" }
+        }
         p class="note" { "Every CSV import, API sync and demo load, newest first. A failed run changed nothing in the store." }
         table class="orders full" {
             thead { tr { th { "Run" } th { "Started" } th { "Kind" } th { "Source" } th { "File" } th class="num" { "Read" } th class="num" { "Upserted" } th class="num" { "Rejected" } th { "Outcome" } } }
