@@ -226,10 +226,10 @@ fn a_missed_run_runs_at_start_up() {
     assert_eq!(runs[0].trigger, "startup");
 }
 
-/// A drop folder with a 60,000-order CSV, made by the demo generator.
+/// A drop folder with a 150,000-order CSV, made by the demo generator.
 fn big_file(s: &Sandbox, dir: &Path) -> PathBuf {
     let tmp = s.path("big.csv.tmp");
-    ok(&s.gemba(&["demo", "--csv", tmp.to_str().unwrap(), "--orders", "60000"]));
+    ok(&s.gemba(&["demo", "--csv", tmp.to_str().unwrap(), "--orders", "150000"]));
     let to = dir.join("big.csv");
     std::fs::rename(&tmp, &to).unwrap();
     to
@@ -248,7 +248,7 @@ fn ticks_during_a_long_run_are_skipped_and_said() {
     let outcomes = job_outcomes(&s);
     assert!(outcomes.iter().any(|o| o == "skipped"), "{outcomes:?}");
     assert!(outcomes.iter().filter(|o| *o == "ok").count() >= 1);
-    assert_eq!(s.store().order_count().unwrap(), 60_000);
+    assert_eq!(s.store().order_count().unwrap(), 150_000);
 }
 
 #[test]
@@ -275,5 +275,5 @@ fn kill_9_during_a_scheduled_import_leaves_the_store_and_the_file_as_they_were()
     wait_for("the import after restart", 120, || {
         files_in(&drop) == ["archive"]
     });
-    assert_eq!(s.store().order_count().unwrap(), 60_006);
+    assert_eq!(s.store().order_count().unwrap(), 150_006);
 }
