@@ -83,12 +83,23 @@ pub fn next_runs(
 }
 
 /// The last fire time at or before `now`, within the last 400 days.
+/// # use gemba::config::{Config, DEFAULT_CONFIG};
+/// # use chrono::{TimeZone, Utc};
+/// let text = format!("{DEFAULT_CONFIG}\n[[schedules]]\nname = \"n\"\ncron = \"30 5 * * 1-5\"\nimport = {{ path = \"/x/*.csv\", profile = \"generic\" }}\n");
+/// let cfg = Config::parse(&text, "doc").unwrap();
+/// // Sunday 22 November 2026, noon UTC: the last weekday 05:30 in Berlin was Friday 04:30 UTC.
+/// let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+/// let last = gemba::schedule::previous_fire(&cfg, &cfg.schedules[0], now).unwrap();
+/// assert_eq!(last, Utc.with_ymd_and_hms(2026, 11, 20, 4, 30, 0).unwrap());
+/// ```
 pub fn previous_fire(cfg: &Config, job: &ScheduleJob, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let schedule = cron::parse(&job.cron).ok()?;
     let tz = cfg.plant.tz;
-    // Walk forward from ever further back until a fire time at or before now appears.
-    for days in [1i64, 8, 32, 400] {
-        let from = (now - chrono::Duration::days(days)).with_timezone(&tz);
+    // Walk forward from ever further back until a fire time at or before now appears (short
+    // windows first, so a per-second job does not walk a day of seconds).
+    let minutes = [2i64, 60, 1440, 8 * 1440, 32 * 1440, 400 * 1440];
+    for m in minutes {
+        let from = (now - chrono::Duration::minutes(m)).with_timezone(&tz);
         let last = schedule
             .after(&from)
             .take_while(|t| t.with_timezone(&Utc) <= now)
@@ -325,4 +336,43 @@ pub fn record_skip(store: &mut Store, job: &str, why: &str) -> Result<(), StoreE
         outcome: "skipped".into(),
         error: Some(why.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DEFAULT_CONFIG;
+    use chrono::TimeZone;
+
+    fn cfg(cron: &str) -> Config {
+        let text = format!(
+            "{DEFAULT_CONFIG}\n[[schedules]]\nname = \"n\"\ncron = \"{cron}\"\nimport = {{ path = \"/x/*.csv\", profile = \"generic\" }}\n"
+        );
+        Config::parse(&text, "test").unwrap()
+    }
+
+    #[test]
+    fn the_previous_fire_time_is_in_plant_time() {
+        // Sunday 22 November 2026, noon UTC: the last weekday 05:30 in Berlin was Friday 04:30 UTC.
+        let c = cfg("30 5 * * 1-5");
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        assert_eq!(
+            previous_fire(&c, &c.schedules[0], now),
+            Some(Utc.with_ymd_and_hms(2026, 11, 20, 4, 30, 0).unwrap())
+        );
+        let next = next_runs(&c, &c.schedules[0], now, 2);
+        assert_eq!(
+            next[0],
+            Utc.with_ymd_and_hms(2026, 11, 23, 4, 30, 0).unwrap()
+        );
+        // Every second: the previous fire is now itself, found in the shortest window.
+        let c = cfg("* * * * * *");
+        assert_eq!(previous_fire(&c, &c.schedules[0], now), Some(now));
+        // Once a year: found in the longest window.
+        let c = cfg("0 0 1 1 *");
+        assert_eq!(
+            previous_fire(&c, &c.schedules[0], now),
+            Some(Utc.with_ymd_and_hms(2025, 12, 31, 23, 0, 0).unwrap())
+        );
+    }
 }
