@@ -38,6 +38,13 @@ pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
+/// An id from the path: a number, else a 400 that says so (not axum's plain-text rejection).
+fn id_of(what: &str, raw: &str) -> Result<i64, AppError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| AppError::bad_request(format!("`{raw}` is not {what} number")))
+}
+
 /// Where to go after a form: a local path given by the form, else the board.
 fn back_to(ret: &str, board: &str) -> Redirect {
     let local = ret.starts_with('/') && !ret.starts_with("//") && !ret.contains('\\');
@@ -354,9 +361,10 @@ fn apply(state: &AppState, id: i64, f: &ActionOpForm, who: &str) -> Result<Strin
 pub async fn op_form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     axum::Form(f): axum::Form<ActionOpForm>,
 ) -> Result<Response, AppError> {
+    let id = id_of("an action", &id)?;
     let who = Viewer::of(&state, &headers).check(&f.csrf)?;
     let st = state.clone();
     let (f, board) = blocking(move || {
@@ -370,8 +378,9 @@ pub async fn op_form(
 /// One action with its whole history.
 pub async fn detail(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    let id = id_of("an action", &id)?;
     let st = state.clone();
     let (action, history) = blocking(move || {
         st.with_store(|s| -> Result<(Action, Vec<ActionChange>), AppError> {
@@ -461,9 +470,10 @@ fn names(v: &str) -> String {
 pub async fn end_huddle(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     axum::Form(f): axum::Form<EndHuddleForm>,
 ) -> Result<Response, AppError> {
+    let id = id_of("a huddle", &id)?;
     Viewer::of(&state, &headers).check(&f.csrf)?;
     let attendees = names(&f.attendees);
     if attendees.chars().count() > 1000 {
@@ -692,9 +702,10 @@ pub struct ActionOpBody {
 pub async fn api_op(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     Json(b): Json<ActionOpBody>,
 ) -> Result<Json<ActionBody>, super::api::ApiError> {
+    let id = id_of("an action", &id)?;
     let who = api_writer(&state, &headers)?;
     let st = state.clone();
     let a = blocking(move || {

@@ -163,6 +163,7 @@ async fn bad_parameters_are_400_with_a_message() {
         ("/orders?page=0", "page starts at 1"),
         ("/orders?dir=up", "asc or desc"),
         ("/imports/abc", "not a run number"),
+        ("/actions/abc", "`abc` is not an action number"),
         ("/api/v1/kpis?as_of=2026-02-30", "not a date"),
         ("/api/v1/kpis?window_days=0", "window_days"),
         ("/api/v1/kpis?crew=Nobody", "known crews"),
