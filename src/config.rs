@@ -101,6 +101,9 @@ pub struct Crew {
     /// The most orders in progress plus pulled at once.
     #[serde(default = "default_wip_limit")]
     pub wip_limit: u32,
+    /// The crew's people, offered as tick boxes when a huddle ends (who attended).
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 fn default_shift_hours() -> f64 {

@@ -732,6 +732,7 @@ mod tests {
             shift_hours: shift,
             indirect_hours_per_day: indirect,
             wip_limit: wip,
+            members: Vec::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! under `/api/v1/actions`. The rules are `crate::actions`; this is their web face.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
@@ -211,7 +211,10 @@ pub fn section(
                         form method="post" action=(format!("/huddles/{}/end", h.id)) class="inline huddle" {
                             (csrf_field(token)) input type="hidden" name="return" value=(ret);
                             span class="running" { "Huddle running since " (h.started_at.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
-                            " " label { "Who attended " input name="attendees" placeholder="names, comma separated" maxlength="1000"; }
+                            @for m in board.crews(cfg).iter().flat_map(|c| c.members.iter()) {
+                                " " label class="member" { input type="checkbox" name="present" value=(m); " " (m) }
+                            }
+                            " " label { "Who attended " input name="attendees" placeholder="other names, comma separated" maxlength="1000"; }
                             " " button type="submit" { "End huddle" }
                         }
                     } @else {
@@ -447,15 +450,6 @@ pub async fn start_huddle(
     Ok(back_to(&f.r#return, &board).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct EndHuddleForm {
-    csrf: String,
-    #[serde(default)]
-    attendees: String,
-    #[serde(default)]
-    r#return: String,
-}
-
 /// Names, comma separated, trimmed, without blanks or repeats.
 fn names(v: &str) -> String {
     let mut out: Vec<&str> = Vec::new();
@@ -471,11 +465,21 @@ pub async fn end_huddle(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    axum::Form(f): axum::Form<EndHuddleForm>,
+    RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
     let id = id_of("a huddle", &id)?;
-    Viewer::of(&state, &headers).check(&f.csrf)?;
-    let attendees = names(&f.attendees);
+    // Tick boxes repeat `present`; typed names come in `attendees`.
+    let (mut csrf, mut ret, mut typed) = (String::new(), String::new(), Vec::new());
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = v.into_owned(),
+            "return" => ret = v.into_owned(),
+            "present" | "attendees" => typed.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    Viewer::of(&state, &headers).check(&csrf)?;
+    let attendees = names(&typed.join(","));
     if attendees.chars().count() > 1000 {
         return Err(AppError::bad_request("attendees: at most 1000 characters"));
     }
@@ -488,7 +492,7 @@ pub async fn end_huddle(
             message: format!("no running huddle {id}"),
         });
     }
-    Ok(back_to(&f.r#return, "plant").into_response())
+    Ok(back_to(&ret, "plant").into_response())
 }
 
 /// A huddle with what changed in its actions while it ran.

@@ -329,14 +329,31 @@ async fn a_huddle_is_recorded_with_who_attended_and_what_it_decided() {
         ],
     )
     .await;
+    // The crew's members are tick boxes; other names are typed.
+    let page = c.page("/board?crew=Utilities").await;
+    assert!(
+        page.contains(r#"name="present" value="S. Ahmed""#),
+        "members of the config"
+    );
     let (status, _, _) = c
-        .post(&end, &[("csrf", &csrf), ("attendees", "Eve, Ana, Eve,  ")])
+        .post(
+            &end,
+            &[
+                ("csrf", &csrf),
+                ("present", "S. Ahmed"),
+                ("present", "U. Costa"),
+                ("attendees", "Eve, S. Ahmed,  "),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _, _) = c.post(&end, &[("csrf", &csrf)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a huddle ends once");
     let huddles = c.page("/huddles").await;
-    assert!(huddles.contains("<td>Eve, Ana</td>"), "{huddles}");
+    assert!(
+        huddles.contains("<td>S. Ahmed, U. Costa, Eve</td>"),
+        "{huddles}"
+    );
     assert!(huddles.contains("crew Utilities"));
     // One action opened during the huddle, none closed.
     assert!(
