@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::{Crew, PullSettings};
 use crate::mapping::dates::local_to_utc;
-use crate::metrics::frame::{DAY_MS, c};
+use crate::metrics::frame::{DAY_MS, c, code, one_of, open_at};
 use crate::metrics::orders::OrderRow;
 use crate::metrics::{Engine, MetricsError, Scope};
 use crate::model::{Kind, Status};
@@ -546,11 +546,6 @@ const PULL_STATUSES: [Status; 6] = [
     Status::OnHold,
 ];
 
-/// Whether a column's value is one of `values`.
-fn one_of(column: &str, values: Series) -> Expr {
-    col(column).is_in(lit(values).implode(false), false)
-}
-
 impl Engine {
     /// The pull lists of every crew in `req.scope` (and the unassigned lane for a scope wider
     /// than one crew), for a day.
@@ -584,12 +579,9 @@ impl Engine {
             .collect();
         let status_codes: Vec<i32> = PULL_STATUSES
             .iter()
-            .map(|s| Status::ALL.iter().position(|x| x == s).expect("a status") as i32)
+            .map(|s| code(Status::ALL, *s))
             .collect();
-        let open = col(c::COUNTED)
-            .and(col(c::CREATED).lt(lit(t)))
-            .and(col(c::DONE).is_null().or(col(c::DONE).gt_eq(lit(t))))
-            .and(one_of(c::STATUS, Series::new("codes".into(), status_codes)));
+        let open = open_at(t).and(one_of(c::STATUS, Series::new("codes".into(), status_codes)));
         // Crew lanes take a crew's orders wherever they are; the unassigned lane takes orders
         // in scope without a configured crew.
         let crew_names: Vec<String> = crews.iter().map(|c| c.name.clone()).collect();

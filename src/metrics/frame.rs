@@ -56,6 +56,24 @@ pub mod c {
     pub const Q_MISSING_ASSET: &str = "q_missing_asset";
 }
 
+/// The code a vocabulary value (`Kind`, `Status`) has in its column: its index in `ALL`.
+pub fn code<T: PartialEq + Copy>(all: &[T], v: T) -> i32 {
+    all.iter().position(|x| *x == v).expect("a known value") as i32
+}
+
+/// Orders open at instant `t` (ms): counted, created before `t`, not done before `t`. The one
+/// definition the metrics, the order lists and the pull lists share.
+pub fn open_at(t: i64) -> Expr {
+    col(c::COUNTED)
+        .and(col(c::CREATED).lt(lit(t)))
+        .and(col(c::DONE).is_null().or(col(c::DONE).gt_eq(lit(t))))
+}
+
+/// Whether a column's value is one of `values`.
+pub fn one_of(column: &str, values: Series) -> Expr {
+    col(column).is_in(lit(values).implode(false), false)
+}
+
 /// Builds the frame column by column; text goes straight into polars' builders.
 struct Columns {
     source: StringChunkedBuilder,
@@ -184,14 +202,8 @@ impl Columns {
         } else {
             None
         };
-        self.kind
-            .push(Kind::ALL.iter().position(|k| *k == o.kind).expect("a kind") as i32);
-        self.status.push(
-            Status::ALL
-                .iter()
-                .position(|s| *s == o.status)
-                .expect("a status") as i32,
-        );
+        self.kind.push(code(Kind::ALL, o.kind));
+        self.status.push(code(Status::ALL, o.status));
         self.priority.push(o.priority.get() as i32);
         self.criticality
             .push(o.asset_criticality.map(|c| c.get() as i32));

@@ -889,12 +889,7 @@ fn masks(t: i64, w: u32) -> Vec<Expr> {
         )
     };
     vec![
-        flag(
-            col(c::COUNTED)
-                .and(col(c::CREATED).lt(lit(t)))
-                .and(col(c::DONE).is_null().or(col(c::DONE).gt_eq(lit(t)))),
-        )
-        .alias("_open"),
+        flag(frame::open_at(t)).alias("_open"),
         in_window(c::DONE).alias("_done_in"),
         ((lit(t) - col(c::CREATED)).cast(DataType::Float64) / lit(DAY_MS as f64)).alias("_age"),
         flag(col(c::DUE).lt(lit(t))).alias("_due_before_t"),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::frame::{DAY_MS, c};
+use super::frame::{DAY_MS, c, code, one_of, open_at};
 use super::{Engine, MetricsError, Scope};
 use crate::model::{Kind, Status};
 
@@ -99,26 +99,14 @@ pub struct OrderPage {
     pub orders: Vec<OrderRow>,
 }
 
-fn code<T: PartialEq + Copy>(all: &[T], v: T) -> i32 {
-    all.iter().position(|x| *x == v).expect("a known value") as i32
-}
-
 impl Engine {
     /// Lists orders as of now.
     pub fn orders(&self, q: &OrderQuery) -> Result<OrderPage, MetricsError> {
         self.check_scope(&q.scope)?;
         let now = Utc::now().timestamp_millis();
         let mut lf = self.scoped(&q.scope);
-        let open = col(c::COUNTED)
-            .and(col(c::CREATED).lt(lit(now)))
-            .and(col(c::DONE).is_null().or(col(c::DONE).gt_eq(lit(now))));
-        let in_codes = |column: &str, codes: Vec<i32>| {
-            codes
-                .into_iter()
-                .map(|v| col(column).eq(lit(v)))
-                .reduce(|a, b| a.or(b))
-                .expect("not empty")
-        };
+        let in_codes =
+            |column: &str, codes: Vec<i32>| one_of(column, Series::new("codes".into(), codes));
         if !q.statuses.is_empty() {
             lf = lf.filter(in_codes(
                 c::STATUS,
@@ -132,7 +120,7 @@ impl Engine {
             ));
         }
         if q.open || q.overdue || q.stuck_after_days.is_some() {
-            lf = lf.filter(open.clone());
+            lf = lf.filter(open_at(now));
         }
         if q.overdue {
             lf = lf.filter(col(c::DUE).lt(lit(now)).fill_null(lit(false)));
