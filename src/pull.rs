@@ -284,9 +284,14 @@ pub struct CrewPull {
 }
 
 impl CrewPull {
+    /// Whether the technicians counted are a what-if rather than the configured number.
+    pub fn is_what_if(&self) -> bool {
+        self.technicians != self.technicians_configured
+    }
+
     /// The day's capacity in words: `6 technicians x 8 h - 4 h indirect = 44 h`, and the what-if.
     pub fn capacity_words(&self) -> String {
-        let what_if = if self.technicians == self.technicians_configured {
+        let what_if = if !self.is_what_if() {
             String::new()
         } else {
             format!(

@@ -194,13 +194,10 @@ pub fn run_job(
         outcome: "running".into(),
         error: None,
     };
-    let result = import_folder(store, cfg, job, &mut run);
-    let mut errors: Vec<String> = Vec::new();
-    if let Err(e) = &result {
+    // The files that failed, then whatever stopped the run itself.
+    let mut errors = Vec::new();
+    if let Err(e) = import_folder(store, cfg, job, &mut run, &mut errors) {
         errors.push(e.to_string());
-    }
-    if let Some(e) = run.error.take() {
-        errors.insert(0, e);
     }
     run.finished_at = Some(Utc::now());
     run.outcome = if errors.is_empty() { "ok" } else { "failed" }.into();
@@ -217,11 +214,14 @@ pub fn run_job(
     Ok(run)
 }
 
+/// Imports the job's files into `run`'s counts; a file that fails adds its error to `failures`
+/// and the run goes on; an error returned stopped the run itself.
 fn import_folder(
     store: &mut Store,
     cfg: &Config,
     job: &ScheduleJob,
     run: &mut JobRun,
+    failures: &mut Vec<String>,
 ) -> Result<(), ScheduleError> {
     let Some(imp) = &job.import else {
         return Ok(());
@@ -240,7 +240,6 @@ fn import_folder(
             .ok()
             .and_then(|v| v.parse().ok()),
     };
-    let mut failures = Vec::new();
     for path in candidates(&job.name, imp, SystemTime::now())? {
         let now = Utc::now();
         let hash = match sha256_of(&path) {
@@ -312,9 +311,6 @@ fn import_folder(
                 }
             }
         }
-    }
-    if !failures.is_empty() {
-        run.error = Some(failures.join("; "));
     }
     Ok(())
 }

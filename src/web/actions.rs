@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Viewer, api_writer};
 use super::pages::{self, Nav};
 use super::{AppError, AppState, ago};
-use crate::actions::{ActionError, ActionStatus, Actions, Draft, Flags, flags};
+use crate::actions::{ActionError, ActionStatus, Actions, Draft, Flags, board_name, flags};
 use crate::config::Config;
 use crate::metrics::Scope;
 use crate::store::{Action, ActionChange, Huddle};
@@ -47,17 +47,13 @@ fn id_of(what: &str, raw: &str) -> Result<i64, AppError> {
 
 /// Where to go after a form: a local path given by the form, else the board.
 fn back_to(ret: &str, board: &str) -> Redirect {
-    let local = ret.starts_with('/') && !ret.starts_with("//") && !ret.contains('\\');
-    if local {
-        Redirect::to(ret)
-    } else {
-        let scope = Scope::from_key(board).unwrap_or_default();
-        Redirect::to(&format!("{}#actions", pages::board_href(&scope, false)))
+    match pages::local_path(ret) {
+        Some(path) => Redirect::to(path),
+        None => {
+            let scope = Scope::from_key(board).unwrap_or_default();
+            Redirect::to(&format!("{}#actions", pages::board_href(&scope, false)))
+        }
     }
-}
-
-fn label(key: &str) -> String {
-    crate::actions::board_name(key)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -128,7 +124,7 @@ fn action_row(token: Option<&str>, a: &Action, ret: &str, cfg: &Config) -> Marku
             }
             @if let Some(from) = &a.escalated_from {
                 div class="escalated" {
-                    "▲ escalated from " strong { (label(from)) } " " (ago(a.updated_at, now))
+                    "▲ escalated from " strong { (board_name(from)) } " " (ago(a.updated_at, now))
                     @if let Some(r) = &a.escalation_reason { ": " (r) }
                 }
             }
@@ -243,7 +239,7 @@ pub fn section(
                     @for a in &data.raised_here_elsewhere {
                         li data-action=(a.id) {
                             a href=(format!("/actions/{}", a.id)) { (a.title) }
-                            " — now on " strong { (label(&a.board)) } ", " (a.status)
+                            " — now on " strong { (board_name(&a.board)) } ", " (a.status)
                             (flag_marks(flags(a, today, Utc::now())))
                         }
                     }
@@ -555,7 +551,7 @@ pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, App
                 thead { tr { th { "board" } th class="num" { "huddles, last 28 days" } th { "last" } } }
                 tbody {
                     @for (b, n, last) in &per_board {
-                        tr { td { a href=(pages::board_href(&Scope::from_key(b).unwrap_or_default(), false)) { (label(b)) } } td class="num" { (n) } td { (last.map(|t| ago(t, Utc::now())).unwrap_or_default()) } }
+                        tr { td { a href=(pages::board_href(&Scope::from_key(b).unwrap_or_default(), false)) { (board_name(b)) } } td class="num" { (n) } td { (last.map(|t| ago(t, Utc::now())).unwrap_or_default()) } }
                     }
                 }
             }
@@ -565,7 +561,7 @@ pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, App
                 tbody {
                     @for r in &rows {
                         tr {
-                            td { (label(&r.huddle.board)) }
+                            td { (board_name(&r.huddle.board)) }
                             td { (r.huddle.started_at.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string()) }
                             td class="num" { (r.minutes.map_or("running".to_string(), |m| m.to_string())) }
                             td { (r.huddle.attendees) }

@@ -261,11 +261,7 @@ pub struct LoginQuery {
 }
 
 fn local(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
+    pages::local_path(next).unwrap_or("/")
 }
 
 fn login_page(
@@ -383,16 +379,10 @@ pub async fn login(
     Ok(r)
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<LogoutForm>,
+    axum::Form(f): axum::Form<pages::CsrfForm>,
 ) -> Result<Response, AppError> {
     Viewer::of(&state, &headers).check(&f.csrf)?;
     let mut r = Redirect::to("/").into_response();

@@ -78,7 +78,7 @@ fn load_bar(lane: &CrewPull) -> Markup {
 }
 
 fn lane_markup(cfg: &Config, lane: &CrewPull, kiosk: bool) -> Markup {
-    let what_if = lane.technicians != lane.technicians_configured;
+    let what_if = lane.is_what_if();
     html! {
         div class={"lane" @if what_if { " what-if" }} data-crew=(lane.crew) {
             h3 { (lane.crew) }
@@ -191,10 +191,7 @@ pub fn section(cfg: &Config, plan: &PullPlan, kiosk: bool) -> Markup {
             }
         }
     };
-    let what_if = plan
-        .crews
-        .iter()
-        .any(|l| l.technicians != l.technicians_configured);
+    let what_if = plan.crews.iter().any(CrewPull::is_what_if);
     html! {
         section class="pull-section" id="pull" aria-label="Pull next" {
             h2 {

@@ -239,10 +239,16 @@ pub fn welcome(state: &AppState, viewer: &super::auth::Viewer) -> Markup {
     )
 }
 
+/// A form that carries only its CSRF token (the demo button, log out).
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
+}
+
+/// A path a form may send the browser back to: one on this site, never `//host` or `\`.
+pub fn local_path(path: &str) -> Option<&str> {
+    (path.starts_with('/') && !path.starts_with("//") && !path.contains('\\')).then_some(path)
 }
 
 pub async fn load_demo(
