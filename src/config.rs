@@ -54,6 +54,10 @@ pub struct Config {
     /// Scheduled imports, run by `gemba serve` (docs/schedules.md).
     #[serde(default)]
     pub schedules: Vec<ScheduleJob>,
+    /// The CMMS APIs to sync from, by name (docs/connectors.md). Credentials are never here:
+    /// each manifest names the environment variables it reads.
+    #[serde(default)]
+    pub connectors: BTreeMap<String, ConnectorSettings>,
     /// Where the config was read from, for messages; not a key in the file.
     #[serde(skip)]
     pub origin: String,
@@ -297,8 +301,32 @@ pub struct ScheduleJob {
     pub cron: String,
     /// Take CSV exports from a drop folder.
     pub import: Option<ImportJob>,
-    /// Sync an API connector (needs the connectors, not in this build).
+    /// Sync the API connector of this name (a `[connectors.NAME]` table).
     pub sync: Option<String>,
+}
+
+/// `[connectors.NAME]`: one CMMS to sync from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorSettings {
+    /// The manifest to use: a shipped one or `connectors/NAME.toml` beside the config; by
+    /// default the table's own name.
+    pub manifest: Option<String>,
+    /// Base URL of the API (without credentials).
+    pub url: String,
+    /// The `source` of the synced orders; by default the connector's name.
+    pub source: Option<String>,
+    /// Values for the manifest's `[vars]`: non-secret settings such as a database name.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// Records per page, instead of the manifest's.
+    pub page_size: Option<u32>,
+    /// Seconds before a request is given up and retried, instead of the manifest's.
+    pub timeout_seconds: Option<f64>,
+    /// Client-side request rate, instead of the manifest's.
+    pub requests_per_minute: Option<u32>,
+    /// Attempts per request before the sync fails, instead of the manifest's.
+    pub max_attempts: Option<u32>,
 }
 
 /// A drop folder: files matching `path` (a glob), imported with `profile`.
@@ -570,10 +598,16 @@ impl Config {
                     }
                 }
                 (None, Some(name)) => {
-                    return Err(self.invalid(
-                        format!("{key}.sync"),
-                        format!("`{name}`: API syncs need the connectors, which this build does not have yet; schedule a CSV drop folder with `import = {{ path, profile }}`"),
-                    ));
+                    if !self.connectors.contains_key(name) {
+                        let known: Vec<&str> = self.connectors.keys().map(String::as_str).collect();
+                        return Err(self.invalid(
+                            format!("{key}.sync"),
+                            format!(
+                                "`{name}` is not a configured connector; add a [connectors.{name}] table (configured: {})",
+                                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                            ),
+                        ));
+                    }
                 }
                 _ => {
                     return Err(self.invalid(
@@ -581,6 +615,40 @@ impl Config {
                         "give either `import = { path = \"...\", profile = \"...\" }` or `sync = \"CONNECTOR\"`",
                     ));
                 }
+            }
+        }
+        for (name, c) in &self.connectors {
+            let key = format!("connectors.{name}");
+            match reqwest::Url::parse(&c.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                    if !u.username().is_empty() || u.password().is_some() {
+                        return Err(self.invalid(
+                            format!("{key}.url"),
+                            "holds credentials; put them in the environment variables the manifest names (`gemba connectors`)",
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(self.invalid(
+                        format!("{key}.url"),
+                        format!("`{}` is not an http(s) URL", c.url),
+                    ));
+                }
+            }
+            if c.page_size == Some(0)
+                || c.requests_per_minute == Some(0)
+                || c.max_attempts == Some(0)
+            {
+                return Err(self.invalid(
+                    key,
+                    "page_size, requests_per_minute and max_attempts must be at least 1",
+                ));
+            }
+            if c.timeout_seconds.is_some_and(|t| !(t > 0.0 && t <= 3600.0)) {
+                return Err(self.invalid(
+                    format!("{key}.timeout_seconds"),
+                    "must be above 0 and at most 3600",
+                ));
             }
         }
         if let Some(auth) = &self.auth {

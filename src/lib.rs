@@ -14,4 +14,5 @@ pub mod pull;
 pub mod report;
 pub mod schedule;
 pub mod store;
+pub mod sync;
 pub mod web;

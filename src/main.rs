@@ -16,6 +16,8 @@ use gemba::metrics::{Engine, Scope, Step};
 use gemba::pull::PullRequest;
 use gemba::report;
 use gemba::store::Store;
+use gemba::sync::manifest::{BUILTIN as BUILTIN_MANIFESTS, Manifest, user_manifests};
+use gemba::sync::{Connector, Progress, SyncOptions};
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +58,20 @@ enum Command {
     },
     /// List the CSV profiles: shipped ones and those in <config dir>/csv/.
     Profiles,
+    /// Sync work orders from the CMMS APIs of the config's [connectors] (all, or those named).
+    Sync {
+        /// Connectors to sync (names of [connectors.NAME] tables); all when none is given.
+        names: Vec<String>,
+        /// Ignore the watermark and fetch every record.
+        #[arg(long)]
+        full: bool,
+        /// Fetch and map, but write nothing: shows what a sync would store.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the connector manifests (shipped and <config dir>/connectors/), the configured
+    /// connectors, and the environment variables each one needs.
+    Connectors,
     /// The numbers a maintenance team steers by, for one date and scope (docs/metrics.md).
     Kpis {
         #[command(flatten)]
@@ -225,6 +241,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo_cmd(&cli.db, &config, args),
         Command::Imports { rejections, limit } => imports(&cli.db, rejections, limit),
         Command::Profiles => profiles(&config),
+        Command::Sync {
+            names,
+            full,
+            dry_run,
+        } => sync_cmd(&cli.db, &config, &names, SyncOptions { full, dry_run }),
+        Command::Connectors => connectors(&config),
         Command::Kpis { at, scope, format } => kpis(&cli.db, &config, at, scope.scope(), format),
         Command::Schedules { action } => schedules(&cli.db, &config, action),
         Command::HashPassword => {
@@ -607,6 +629,223 @@ fn imports(db: &str, rejections: Option<i64>, limit: usize) -> Result<ExitCode> 
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn sync_cmd(db: &str, config: &Config, names: &[String], opts: SyncOptions) -> Result<ExitCode> {
+    let connectors = if names.is_empty() {
+        let all = Connector::all(config)?;
+        if all.is_empty() {
+            bail!(
+                "{} configures no connectors: add a [connectors.NAME] table (docs/connectors.md; `gemba connectors` lists the manifests)",
+                config.origin
+            );
+        }
+        all
+    } else {
+        names
+            .iter()
+            .map(|n| Connector::from_config(config, n))
+            .collect::<Result<_, _>>()?
+    };
+    let mut store = open(db)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let tty = std::io::stderr().is_terminal();
+    let mut failed = 0;
+    let mut upserted = 0;
+    for c in &connectors {
+        let name = c.name.clone();
+        let mut line = |p: &Progress| {
+            let text = progress_text(&name, p);
+            if tty {
+                eprint!("\r\x1b[2K{text}");
+            } else {
+                eprintln!("{text}");
+            }
+        };
+        let result = rt.block_on(gemba::sync::sync(&mut store, c, opts, &mut line));
+        if tty {
+            eprint!("\r\x1b[2K");
+        }
+        match result {
+            Ok(r) => {
+                upserted += r.progress.counts.upserted;
+                let since = match r.since {
+                    Some(t) => format!(
+                        "changes since {}",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                    None => "everything".to_string(),
+                };
+                println!(
+                    "{}{}: {since}: {} in {:.1} s{}",
+                    if opts.dry_run { "dry run: " } else { "" },
+                    r.connector,
+                    progress_text_counts(&r.progress),
+                    r.seconds,
+                    r.run_id
+                        .map(|id| format!(" (run {id})"))
+                        .unwrap_or_default()
+                );
+                for rej in &r.first_rejections {
+                    println!(
+                        "  {}: {} = `{}`: {}",
+                        r.connector, rej.field, rej.value, rej.reason
+                    );
+                }
+                if opts.dry_run {
+                    for o in r.dry_orders.iter().take(10) {
+                        println!(
+                            "  {} {} [{} {} P{}] {}",
+                            o.source,
+                            o.id,
+                            o.kind,
+                            o.status,
+                            o.priority.get(),
+                            o.title
+                        );
+                    }
+                } else if let Some(w) = r.watermark {
+                    println!(
+                        "  next sync asks for changes since {}",
+                        w.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    );
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if upserted > 0 && !opts.dry_run {
+        let n = snapshot(&mut store, config)
+            .context("the sync is stored, but today's snapshot failed")?;
+        println!("stored today's metrics for {n} scopes");
+    }
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} connector(s) failed; pages committed before a failure are kept, and the next sync resumes from the watermark",
+            connectors.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_text_counts(p: &Progress) -> String {
+    let c = p.counts;
+    let mut s = format!(
+        "{} page(s), {} order(s) upserted, {} rejected",
+        p.pages, c.upserted, c.rejected
+    );
+    if p.skipped > 0 {
+        s.push_str(&format!(", {} skipped", p.skipped));
+    }
+    if p.stats.rate_waits > 0 || p.stats.retries > 0 {
+        s.push_str(&format!(
+            ", {} rate-limit wait(s), {} retr{}, {:.1} s waited",
+            p.stats.rate_waits,
+            p.stats.retries,
+            if p.stats.retries == 1 { "y" } else { "ies" },
+            p.stats.waited.as_secs_f64()
+        ));
+    }
+    s
+}
+
+fn progress_text(name: &str, p: &Progress) -> String {
+    format!("{name}: {}", progress_text_counts(p))
+}
+
+fn connectors(config: &Config) -> Result<ExitCode> {
+    println!("Manifests:");
+    let mut names: Vec<String> = BUILTIN_MANIFESTS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let user = user_manifests(config.dir.as_deref());
+    for u in &user {
+        if !names.contains(u) {
+            names.push(u.clone());
+        }
+    }
+    for name in &names {
+        let m = Manifest::find(name, config.dir.as_deref(), config.plant.tz)?;
+        let origin = if user.contains(name) {
+            format!(" [{}]", m.origin)
+        } else {
+            String::new()
+        };
+        println!("  {name:<10} {}{origin}", m.description);
+        println!("  {:<10} env: {}", "", m.env_vars().join(", "));
+        let required: Vec<&String> = m
+            .vars
+            .iter()
+            .filter(|(_, v)| v.default.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        if !required.is_empty() {
+            println!(
+                "  {:<10} vars: {}",
+                "",
+                required
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    println!();
+    if config.connectors.is_empty() {
+        println!(
+            "No connectors configured in {}: add a [connectors.NAME] table with `url` (docs/connectors.md).",
+            config.origin
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Configured in {}:", config.origin);
+    let mut bad = 0;
+    for name in config.connectors.keys() {
+        match Connector::from_config(config, name) {
+            Ok(c) => {
+                let env = c.manifest.env_vars();
+                let unset: Vec<&String> = env
+                    .iter()
+                    .filter(|v| std::env::var(v).map_or(true, |x| x.is_empty()))
+                    .collect();
+                println!(
+                    "  {name:<10} {} at {} -> source `{}`; env {}",
+                    c.manifest.name,
+                    c.url,
+                    c.source,
+                    if unset.is_empty() {
+                        "all set".to_string()
+                    } else {
+                        format!(
+                            "NOT SET: {}",
+                            unset
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                );
+            }
+            Err(e) => {
+                bad += 1;
+                println!("  {name:<10} error: {e}");
+            }
+        }
+    }
+    Ok(if bad > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn profiles(config: &Config) -> Result<ExitCode> {

@@ -44,6 +44,10 @@ pub struct DateSettings {
     /// Extra chrono formats (strftime syntax) tried first, e.g. `"%d-%b-%Y %H:%M"`.
     #[serde(default)]
     pub formats: Vec<String>,
+    /// The zone local times in the source are written in, when it is not the plant's (Odoo
+    /// writes UTC without an offset).
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// A parsed date field: a bare date is kept apart so a due date can mean the end of the day.

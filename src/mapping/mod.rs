@@ -275,6 +275,39 @@ impl Mapping {
         };
         let p: ProfileText = toml::from_str(text)
             .map_err(|e| invalid("(file)", e.to_string().trim_end().to_string()))?;
+        Mapping::from_text(p, origin, tz)
+    }
+
+    /// Builds a mapping from the mapping keys of a connector manifest (`name`, `description`,
+    /// `source`, `order_url`, `[dates]`, `[fields]`): an API source maps through the same rules
+    /// as a CSV profile, with paths where a profile names columns.
+    pub fn from_table(table: toml::Table, origin: &str, tz: Tz) -> Result<Mapping, ProfileError> {
+        let p: ProfileText =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ProfileError::Invalid {
+                    origin: origin.to_string(),
+                    key: "(file)".into(),
+                    message: e.message().trim_end().to_string(),
+                })?;
+        Mapping::from_text(p, origin, tz)
+    }
+
+    fn from_text(p: ProfileText, origin: &str, tz: Tz) -> Result<Mapping, ProfileError> {
+        let invalid = |key: &str, message: String| ProfileError::Invalid {
+            origin: origin.to_string(),
+            key: key.to_string(),
+            message,
+        };
+        let tz = match &p.dates.timezone {
+            None => tz,
+            Some(name) => name.parse::<Tz>().map_err(|_| {
+                invalid(
+                    "dates.timezone",
+                    format!("`{name}` is not an IANA time zone name (e.g. UTC, Europe/Berlin)"),
+                )
+            })?,
+        };
         let mut rules = Vec::new();
         for (key, value) in &p.fields {
             let field = Field::from_name(key).ok_or_else(|| {
@@ -371,6 +404,11 @@ impl Mapping {
             },
             absent,
         ))
+    }
+
+    /// The zone local times in the source are read in.
+    pub fn tz(&self) -> Tz {
+        self.tz
     }
 
     /// The source names (columns or paths) the profile reads, in rule order.

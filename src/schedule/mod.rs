@@ -157,7 +157,7 @@ fn sha256_of(path: &Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Moves a file into `<its folder>/<sub>/<timestamp>-<name>`; returns the new path.

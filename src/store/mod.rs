@@ -253,6 +253,18 @@ impl<'r> OrderRef<'r> {
     }
 }
 
+/// One page of a sync, written in one transaction: its orders, its rejections, the run's counts
+/// so far, and (when the page completes a stretch the source has sent in order) the connector's
+/// new watermark. A crash between pages loses nothing committed and repeats nothing uncommitted.
+pub struct Page<'p> {
+    pub run_id: i64,
+    pub orders: &'p [WorkOrder],
+    pub rejections: &'p [Rejection],
+    pub counts: RunCounts,
+    /// (connector, latest `updated_at` now fully in the store).
+    pub watermark: Option<(&'p str, DateTime<Utc>)>,
+}
+
 /// The store, opened from a URL.
 pub struct Store {
     engine: sqlite::Sqlite,
@@ -309,6 +321,32 @@ impl Store {
     ) -> Result<i64, StoreError> {
         self.engine
             .record_failed_run(meta, counts, error, rejections)
+    }
+
+    /// Opens a run that commits in several steps (a sync): recorded as `running` at once, so a
+    /// run cut short still shows; [`Store::commit_page`] adds to it, [`Store::finish_run`] closes it.
+    pub fn start_run(&mut self, meta: &RunMeta) -> Result<i64, StoreError> {
+        self.engine.start_run(meta)
+    }
+
+    /// Writes one page of a sync in one transaction (see [`Page`]).
+    pub fn commit_page(&mut self, page: &Page<'_>) -> Result<(), StoreError> {
+        self.engine.commit_page(page)
+    }
+
+    /// Closes a run opened by [`Store::start_run`]: succeeded, or failed with `error`.
+    pub fn finish_run(
+        &mut self,
+        run_id: i64,
+        counts: RunCounts,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.engine.finish_run(run_id, counts, error)
+    }
+
+    /// The latest `updated_at` a connector has fully synced; `None` before its first sync.
+    pub fn watermark(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.engine.watermark(connector)
     }
 
     /// The most recent runs, newest first.

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     Action, ActionChange, ActionWrite, Huddle, ImportRun, JobRun, MAX_STORED_REJECTIONS, OrderRef,
-    Rejection, RunCounts, RunMeta, StoreError,
+    Page, Rejection, RunCounts, RunMeta, StoreError,
 };
 use crate::model::WorkOrder;
 
@@ -132,6 +132,13 @@ CREATE TABLE imported_files (
     file TEXT NOT NULL,
     job_run INTEGER NOT NULL,
     imported_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
+    r#"
+CREATE TABLE sync_state (
+    connector TEXT PRIMARY KEY,
+    watermark INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
 ];
@@ -353,6 +360,104 @@ impl Sqlite {
         }
         tx.commit().map_err(err)?;
         Ok(run_id)
+    }
+
+    pub fn start_run(&mut self, meta: &RunMeta) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO import_runs (kind, source, file, profile, started_at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
+                params![meta.kind.as_str(), meta.source, meta.file, meta.profile, ms(meta.started_at)],
+            )
+            .map_err(self.err())?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn commit_page(&mut self, page: &Page<'_>) -> Result<(), StoreError> {
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut upsert = tx.prepare_cached(&upsert_sql(1)).map_err(err)?;
+            for o in page.orders {
+                bind_order(&mut upsert, 0, o).map_err(err)?;
+                upsert.raw_execute().map_err(err)?;
+            }
+            let stored: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM rejected_rows WHERE run_id = ?1",
+                    [page.run_id],
+                    |r| r.get(0),
+                )
+                .map_err(err)?;
+            let room = MAX_STORED_REJECTIONS.saturating_sub(stored as usize);
+            let mut reject = tx
+                .prepare_cached("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(err)?;
+            for r in page.rejections.iter().take(room) {
+                reject
+                    .execute(params![
+                        page.run_id,
+                        r.line as i64,
+                        r.field,
+                        r.value,
+                        r.reason
+                    ])
+                    .map_err(err)?;
+            }
+            let c = page.counts;
+            tx.execute(
+                "UPDATE import_runs SET rows_read = ?1, rows_upserted = ?2, rows_rejected = ?3 WHERE id = ?4",
+                params![c.read as i64, c.upserted as i64, c.rejected as i64, page.run_id],
+            )
+            .map_err(err)?;
+            if let Some((connector, at)) = page.watermark {
+                tx.execute(
+                    "INSERT INTO sync_state (connector, watermark, updated_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (connector) DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at",
+                    params![connector, ms(at), ms(Utc::now())],
+                )
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    pub fn finish_run(
+        &mut self,
+        run_id: i64,
+        counts: RunCounts,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE import_runs SET finished_at = ?1, rows_read = ?2, rows_upserted = ?3, rows_rejected = ?4, outcome = ?5, error = ?6 WHERE id = ?7",
+                params![
+                    ms(Utc::now()),
+                    counts.read as i64,
+                    counts.upserted as i64,
+                    counts.rejected as i64,
+                    if error.is_some() { "failed" } else { "succeeded" },
+                    error,
+                    run_id
+                ],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    pub fn watermark(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT watermark FROM sync_state WHERE connector = ?1",
+                [connector],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|o| o.map(from_ms))
+            .map_err(self.err())
     }
 
     const RUN_COLUMNS: &str = "id, kind, source, file, profile, started_at, finished_at, rows_read, rows_upserted, rows_rejected, outcome, error";

@@ -78,7 +78,7 @@ impl Auth {
     fn sign(&self, message: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
         mac.update(message.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The CSRF token of forms shown to `who` (the same for everyone without `[auth]`).
@@ -126,10 +126,6 @@ impl Auth {
         let e = f.entry(ip).or_insert((0, Instant::now()));
         e.0 += 1;
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares secrets in time independent of where they differ.
