@@ -547,9 +547,10 @@ fn schedules(db: &str, config: &Config, action: Option<SchedulesAction>) -> Resu
     let tz = config.plant.tz;
     let now = chrono::Utc::now();
     for job in &config.schedules {
-        let what = match &job.import {
-            Some(i) => format!("import {} (profile {})", i.path, i.profile),
-            None => String::new(),
+        let what = match (&job.import, &job.sync) {
+            (Some(i), _) => format!("import {} (profile {})", i.path, i.profile),
+            (None, Some(c)) => format!("sync {c}"),
+            (None, None) => String::new(),
         };
         println!("{}  cron `{}`  {what}", job.name, job.cron);
         let next: Vec<String> = schedule::next_runs(config, job, now, 3)
@@ -657,7 +658,7 @@ fn sync_cmd(db: &str, config: &Config, names: &[String], opts: SyncOptions) -> R
     for c in &connectors {
         let name = c.name.clone();
         let mut line = |p: &Progress| {
-            let text = progress_text(&name, p);
+            let text = progress_text(&name, p, opts.dry_run);
             if tty {
                 eprint!("\r\x1b[2K{text}");
             } else {
@@ -682,7 +683,7 @@ fn sync_cmd(db: &str, config: &Config, names: &[String], opts: SyncOptions) -> R
                     "{}{}: {since}: {} in {:.1} s{}",
                     if opts.dry_run { "dry run: " } else { "" },
                     r.connector,
-                    progress_text_counts(&r.progress),
+                    progress_text_counts(&r.progress, opts.dry_run),
                     r.seconds,
                     r.run_id
                         .map(|id| format!(" (run {id})"))
@@ -734,11 +735,18 @@ fn sync_cmd(db: &str, config: &Config, names: &[String], opts: SyncOptions) -> R
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress_text_counts(p: &Progress) -> String {
+fn progress_text_counts(p: &Progress, dry_run: bool) -> String {
     let c = p.counts;
     let mut s = format!(
-        "{} page(s), {} order(s) upserted, {} rejected",
-        p.pages, c.upserted, c.rejected
+        "{} page(s), {} order(s) {}, {} rejected",
+        p.pages,
+        c.upserted,
+        if dry_run {
+            "mapped, none written"
+        } else {
+            "upserted"
+        },
+        c.rejected
     );
     if p.skipped > 0 {
         s.push_str(&format!(", {} skipped", p.skipped));
@@ -755,8 +763,8 @@ fn progress_text_counts(p: &Progress) -> String {
     s
 }
 
-fn progress_text(name: &str, p: &Progress) -> String {
-    format!("{name}: {}", progress_text_counts(p))
+fn progress_text(name: &str, p: &Progress, dry_run: bool) -> String {
+    format!("{name}: {}", progress_text_counts(p, dry_run))
 }
 
 fn connectors(config: &Config) -> Result<ExitCode> {

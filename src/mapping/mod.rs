@@ -226,19 +226,7 @@ impl Mapping {
         if let Some((_, text)) = BUILTIN_PROFILES.iter().find(|(n, _)| *n == name) {
             return Mapping::parse(text, &format!("connectors/csv/{name}.toml (built in)"), tz);
         }
-        let user: Vec<String> = user_dir
-            .as_ref()
-            .and_then(|d| std::fs::read_dir(d).ok())
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .filter_map(|e| {
-                        let p = e.path();
-                        (p.extension()? == "toml")
-                            .then(|| p.file_stem()?.to_str().map(String::from))?
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let user = user_dir.as_deref().map(toml_names).unwrap_or_default();
         Err(ProfileError::Unknown {
             name: name.to_string(),
             shipped: BUILTIN_PROFILES
@@ -468,6 +456,22 @@ impl Rule {
             },
         })
     }
+}
+
+/// The names (file stems) of the `.toml` files in `dir`, sorted: a user's profiles or manifests.
+pub fn toml_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let p = e.path();
+                    (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Parses a normalized value for `field`: the enum spellings, the scales, or text.

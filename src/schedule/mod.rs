@@ -27,6 +27,8 @@ pub enum ScheduleError {
     },
     #[error("job `{job}`: {message}")]
     Profile { job: String, message: String },
+    #[error("job `{job}`: {message}")]
+    Sync { job: String, message: String },
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -196,7 +198,11 @@ pub fn run_job(
     };
     // The files that failed, then whatever stopped the run itself.
     let mut errors = Vec::new();
-    if let Err(e) = import_folder(store, cfg, job, &mut run, &mut errors) {
+    let outcome = match &job.sync {
+        Some(connector) => sync_connector(store, cfg, job, connector, &mut run, &mut errors),
+        None => import_folder(store, cfg, job, &mut run, &mut errors),
+    };
+    if let Err(e) = outcome {
         errors.push(e.to_string());
     }
     run.finished_at = Some(Utc::now());
@@ -212,6 +218,44 @@ pub fn run_job(
         run.counts.upserted
     );
     Ok(run)
+}
+
+/// Runs an incremental sync of `connector` into `run`'s counts. Called off the async threads
+/// (by `serve`, through `spawn_blocking`) or from the CLI, it drives the sync on the runtime
+/// it finds, or on one of its own.
+fn sync_connector(
+    store: &mut Store,
+    cfg: &Config,
+    job: &ScheduleJob,
+    connector: &str,
+    run: &mut JobRun,
+    failures: &mut Vec<String>,
+) -> Result<(), ScheduleError> {
+    let failed = |message: String| ScheduleError::Sync {
+        job: job.name.clone(),
+        message,
+    };
+    let c =
+        crate::sync::Connector::from_config(cfg, connector).map_err(|e| failed(e.to_string()))?;
+    let mut quiet = |_: &crate::sync::Progress| {};
+    let fut = crate::sync::sync(store, &c, crate::sync::SyncOptions::default(), &mut quiet);
+    let result = match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.block_on(fut),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| failed(format!("cannot start the sync's runtime: {e}")))?
+            .block_on(fut),
+    };
+    match result {
+        Ok(report) => {
+            run.counts.read += report.progress.counts.read;
+            run.counts.upserted += report.progress.counts.upserted;
+            run.counts.rejected += report.progress.counts.rejected;
+        }
+        Err(e) => failures.push(e.to_string()),
+    }
+    Ok(())
 }
 
 /// Imports the job's files into `run`'s counts; a file that fails adds its error to `failures`

@@ -655,21 +655,9 @@ fn collect_strings(v: &toml::Value, f: &mut dyn FnMut(&str)) {
 
 /// Names of the manifests in `<config dir>/connectors/`.
 pub fn user_manifests(config_dir: Option<&Path>) -> Vec<String> {
-    let Some(dir) = config_dir.map(|d| d.join("connectors")) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    let p = e.path();
-                    (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    config_dir
+        .map(|d| crate::mapping::toml_names(&d.join("connectors")))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

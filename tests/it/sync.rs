@@ -1009,7 +1009,8 @@ fn a_failed_sync_keeps_its_pages_and_the_next_one_resumes() {
     let before = mock.state.listing_log().len();
     let out = ok(&sb.gemba_env(&["sync", "--full", "--dry-run"], &env));
     assert!(
-        out.contains("dry run: maximo: everything") && out.contains("9 order(s)"),
+        out.contains("dry run: maximo: everything")
+            && out.contains("9 order(s) mapped, none written"),
         "{out}"
     );
     assert!(
@@ -1118,4 +1119,76 @@ created_at = "opened"
     );
     let runs = ok(&sb.gemba_env(&["imports"], &[("GEMBA_CONFIG", &config)]));
     assert!(runs.contains("sync") && runs.contains("acme"), "{runs}");
+}
+
+/// A `sync = "maximo"` job inside `gemba serve` runs on its per-second schedule against the mock,
+/// its runs are listed at /api/v1/imports, and the board warns when the CMMS starts failing.
+#[tokio::test]
+async fn a_scheduled_sync_job_runs_inside_serve() {
+    let case = maximo_case();
+    let sb = Sandbox::new();
+    let records: Vec<Rec> = (1..=N).map(|i| record(&case, i, 0, updated(i))).collect();
+    let mock = MockServer::start(case.vendor, records);
+    std::fs::write(
+        sb.path("gemba.toml"),
+        format!(
+            "[plant]\nname = \"T\"\n[connectors.maximo]\nurl = \"{}/maximo\"\npage_size = 3\nmax_attempts = 1\n\n[[schedules]]\nname = \"cmms\"\ncron = \"*/2 * * * * *\"\nsync = \"maximo\"\n",
+            mock.url
+        ),
+    )
+    .unwrap();
+    let cfg = sb.path("gemba.toml").display().to_string();
+    let listed = ok(&sb.gemba_env(&["--config", &cfg, "schedules"], &[]));
+    assert!(
+        listed.contains("cmms") && listed.contains("sync maximo"),
+        "{listed}"
+    );
+    let server = crate::server::Server::start_with_env(
+        &sb,
+        &["--config", &cfg],
+        &[
+            ("MAXIMO_USER", "maxadmin"),
+            ("MAXIMO_PASSWORD", "mx-pwd-321"),
+        ],
+    );
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while sb.orders().len() < N as usize {
+        assert!(
+            std::time::Instant::now() < until,
+            "the scheduled sync never stored the orders"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let imports: Value = reqwest::get(server.url("/api/v1/imports"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &imports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "sync")
+        .expect("a sync run is listed")["source"];
+    assert_eq!(first, "maximo");
+    // The CMMS goes down: the next runs fail and the board says so.
+    for n in 1..=1000 {
+        mock.fault(n, Fault::ServerError);
+    }
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let board = reqwest::get(server.url("/"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if board.contains("scheduled import `cmms` failed") {
+            assert!(!board.contains("mx-pwd-321"));
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "no warning on the board");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
