@@ -9,6 +9,11 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use gemba::config::Config;
+
+/// mimalloc: the import maps rows on one thread and frees them on the writer's; glibc's malloc
+/// spent a sixth of an import in its arenas' locks and bookkeeping.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use gemba::demo::{self, DemoParams};
 use gemba::import::{ImportOptions, import_file};
 use gemba::mapping::{BUILTIN_PROFILES, Mapping};

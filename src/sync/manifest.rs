@@ -498,6 +498,13 @@ impl Manifest {
                 "requests and per_seconds must be at least 1".into(),
             ));
         }
+        if matches!(api.paging, Paging::NextUrl { .. }) && api.request.method == Method::Post {
+            return Err(invalid(
+                "paging",
+                "next_url pages are fetched with GET; a POST listing pages by cursor, offset or page"
+                    .into(),
+            ));
+        }
         if let Paging::NextUrl {
             body: None,
             header: None,

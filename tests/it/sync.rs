@@ -168,6 +168,13 @@ fn run_case(case: Case) {
         );
     }
     let st = &mock.state;
+    if case.faults.contains(&(6, Fault::Expire)) {
+        assert_eq!(
+            st.logins.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "the expired session was renewed once"
+        );
+    }
     let before = st.listing_log().len();
     let served_before = st.served.load(std::sync::atomic::Ordering::SeqCst);
 
