@@ -1067,6 +1067,7 @@ fn a_manifest_from_config_works_without_recompiling() {
 name = "acme"
 description = "ACME in-house job tracker"
 page_size = 4
+rate_limit = { requests = 1, per_seconds = 1 }
 [auth]
 type = "header"
 name = "x-token"
@@ -1112,11 +1113,18 @@ created_at = "opened"
         mock.state.log.lock().unwrap().is_empty(),
         "nothing is sent without credentials"
     );
+    let started = std::time::Instant::now();
     let out = ok(&sb.gemba_env(
         &["sync", "acme"],
         &[("GEMBA_CONFIG", &config), ("ACME_TOKEN", "acme-token-555")],
     ));
     assert!(out.contains("2 page(s), 6 order(s) upserted"), "{out}");
+    // The manifest allows one request a second: the second page waited for its turn.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "the client-side rate was not kept: {:?}",
+        started.elapsed()
+    );
     let orders = sb.orders();
     assert_eq!(orders.len(), 6);
     let j1 = orders.iter().find(|o| o.id == "J1").unwrap();
