@@ -200,6 +200,12 @@ impl Client {
         if self.expired.contains(&status.as_u16()) {
             return Attempt::Done(Reply::Expired);
         }
+        if matches!(status.as_u16(), 401 | 403) {
+            return Attempt::Fatal(format!(
+                "HTTP {status}: the API refused the credentials; check the environment variables `gemba connectors` lists{}",
+                snippet(&bytes)
+            ));
+        }
         if !status.is_success() {
             return Attempt::Fatal(format!("HTTP {status}{}", snippet(&bytes)));
         }

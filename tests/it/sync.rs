@@ -1104,6 +1104,17 @@ created_at = "opened"
             && listed.contains("NOT SET: ACME_TOKEN"),
         "{listed}"
     );
+    let refused = fails(&sb.gemba_env(
+        &["sync", "acme"],
+        &[("GEMBA_CONFIG", &config), ("ACME_TOKEN", "wrong-token")],
+    ));
+    assert!(
+        refused.contains("HTTP 403")
+            && refused.contains("refused the credentials")
+            && !refused.contains("wrong-token"),
+        "{refused}"
+    );
+    mock.state.log.lock().unwrap().clear();
     let missing = fails(&sb.gemba_env(&["sync", "acme"], &[("GEMBA_CONFIG", &config)]));
     assert!(
         missing.contains("set ACME_TOKEN in the environment"),
