@@ -24,15 +24,8 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error(
-        "no CSV profile named `{name}`; shipped: {shipped}{extra}. Add your own as {hint}/{name}.toml"
-    )]
-    Unknown {
-        name: String,
-        shipped: String,
-        extra: String,
-        hint: String,
-    },
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
     #[error("cannot read profile {path}: {source}")]
     Read {
         path: PathBuf,
@@ -44,6 +37,61 @@ pub enum ProfileError {
         key: String,
         message: String,
     },
+}
+
+/// A name that is neither a user's file nor a shipped definition.
+#[derive(Debug, thiserror::Error)]
+#[error("no {what} named `{name}`; shipped: {shipped}{extra}. Add your own as {hint}/{name}.toml")]
+pub struct UnknownName {
+    what: &'static str,
+    name: String,
+    shipped: String,
+    extra: String,
+    hint: String,
+}
+
+/// Where a named TOML definition (a CSV profile, a connector manifest) was found.
+pub enum Located {
+    /// A user's file: it overrides a shipped definition of the same name.
+    File(PathBuf),
+    /// The text shipped inside the binary.
+    Shipped(&'static str),
+}
+
+/// Finds the definition `name`: `<user_dir>/NAME.toml` first, then `shipped`. Otherwise the
+/// error lists both, and says where to add one (`default_dir` when there is no config folder).
+pub fn locate(
+    what: &'static str,
+    name: &str,
+    user_dir: Option<&Path>,
+    shipped: &[(&str, &'static str)],
+    default_dir: &str,
+) -> Result<Located, UnknownName> {
+    if let Some(dir) = user_dir {
+        let p = dir.join(format!("{name}.toml"));
+        if p.exists() {
+            return Ok(Located::File(p));
+        }
+    }
+    if let Some((_, text)) = shipped.iter().find(|(n, _)| *n == name) {
+        return Ok(Located::Shipped(text));
+    }
+    let user = user_dir.map(toml_names).unwrap_or_default();
+    Err(UnknownName {
+        what,
+        name: name.to_string(),
+        shipped: shipped
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", "),
+        extra: if user.is_empty() {
+            String::new()
+        } else {
+            format!("; yours: {}", user.join(", "))
+        },
+        hint: user_dir.map_or_else(|| default_dir.to_string(), |d| d.display().to_string()),
+    })
 }
 
 /// The file has no column for fields the profile needs.
@@ -217,32 +265,18 @@ impl Mapping {
             return Mapping::from_file(as_path, tz);
         }
         let user_dir = config_dir.map(|d| d.join("csv"));
-        if let Some(dir) = &user_dir {
-            let p = dir.join(format!("{name}.toml"));
-            if p.exists() {
-                return Mapping::from_file(&p, tz);
+        match locate(
+            "CSV profile",
+            name,
+            user_dir.as_deref(),
+            BUILTIN_PROFILES,
+            "config/csv",
+        )? {
+            Located::File(p) => Mapping::from_file(&p, tz),
+            Located::Shipped(text) => {
+                Mapping::parse(text, &format!("connectors/csv/{name}.toml (built in)"), tz)
             }
         }
-        if let Some((_, text)) = BUILTIN_PROFILES.iter().find(|(n, _)| *n == name) {
-            return Mapping::parse(text, &format!("connectors/csv/{name}.toml (built in)"), tz);
-        }
-        let user = user_dir.as_deref().map(toml_names).unwrap_or_default();
-        Err(ProfileError::Unknown {
-            name: name.to_string(),
-            shipped: BUILTIN_PROFILES
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", "),
-            extra: if user.is_empty() {
-                String::new()
-            } else {
-                format!("; yours: {}", user.join(", "))
-            },
-            hint: user_dir
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|| "config/csv".into()),
-        })
     }
 
     pub fn from_file(path: &Path, tz: Tz) -> Result<Mapping, ProfileError> {

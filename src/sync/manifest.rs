@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use crate::mapping::{Mapping, ProfileError};
+use crate::mapping::{Located, Mapping, ProfileError, UnknownName, locate};
 
 /// The manifests shipped inside the binary (`connectors/*.toml`).
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -35,15 +35,8 @@ const MAPPING_KEYS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error(
-        "no connector manifest named `{name}`; shipped: {shipped}{extra}. Add your own as {hint}/{name}.toml"
-    )]
-    Unknown {
-        name: String,
-        shipped: String,
-        extra: String,
-        hint: String,
-    },
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
     #[error("cannot read manifest {path}: {source}")]
     Read {
         path: PathBuf,
@@ -414,36 +407,24 @@ impl Manifest {
     /// may override a shipped one), then the shipped ones.
     pub fn find(name: &str, config_dir: Option<&Path>, tz: Tz) -> Result<Manifest, ManifestError> {
         let user_dir = config_dir.map(|d| d.join("connectors"));
-        if let Some(dir) = &user_dir {
-            let p = dir.join(format!("{name}.toml"));
-            if p.exists() {
+        match locate(
+            "connector manifest",
+            name,
+            user_dir.as_deref(),
+            BUILTIN,
+            "config/connectors",
+        )? {
+            Located::File(p) => {
                 let text = std::fs::read_to_string(&p).map_err(|source| ManifestError::Read {
                     path: p.clone(),
                     source,
                 })?;
-                return Manifest::parse(&text, &p.display().to_string(), tz);
+                Manifest::parse(&text, &p.display().to_string(), tz)
+            }
+            Located::Shipped(text) => {
+                Manifest::parse(text, &format!("connectors/{name}.toml (built in)"), tz)
             }
         }
-        if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
-            return Manifest::parse(text, &format!("connectors/{name}.toml (built in)"), tz);
-        }
-        let user = user_manifests(config_dir);
-        Err(ManifestError::Unknown {
-            name: name.to_string(),
-            shipped: BUILTIN
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", "),
-            extra: if user.is_empty() {
-                String::new()
-            } else {
-                format!("; yours: {}", user.join(", "))
-            },
-            hint: user_dir
-                .map(|d| d.display().to_string())
-                .unwrap_or_else(|| "config/connectors".into()),
-        })
     }
 
     /// Parses and validates a manifest; `origin` names it in errors.
