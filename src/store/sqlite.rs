@@ -143,6 +143,18 @@ CREATE TABLE sync_state (
 "#,
 ];
 
+const INSERT_REJECTION: &str =
+    "INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Stores rejected rows of a run (the caller keeps to [`MAX_STORED_REJECTIONS`]).
+fn insert_rejections(conn: &Connection, run_id: i64, rs: &[Rejection]) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(INSERT_REJECTION)?;
+    for r in rs {
+        stmt.execute(params![run_id, r.line as i64, r.field, r.value, r.reason])?;
+    }
+    Ok(())
+}
+
 const ORDER_COLUMNS: &str = "source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days";
 
 pub struct Sqlite {
@@ -291,9 +303,7 @@ impl Sqlite {
         let conn = &self.conn;
         let upsert_one = conn.prepare(&upsert_sql(1)).map_err(err)?;
         let upsert_many = conn.prepare(&upsert_sql(UPSERT_ROWS)).map_err(err)?;
-        let reject = conn
-            .prepare("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .map_err(err)?;
+        let reject = conn.prepare(INSERT_REJECTION).map_err(err)?;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
         // From here on, a failure drops `tx`, which rolls back.
         let mut tx = ImportTx {
@@ -349,15 +359,8 @@ impl Sqlite {
         )
         .map_err(err)?;
         let run_id = tx.last_insert_rowid();
-        {
-            let mut stmt = tx
-                .prepare("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(err)?;
-            for r in rejections.iter().take(MAX_STORED_REJECTIONS) {
-                stmt.execute(params![run_id, r.line as i64, r.field, r.value, r.reason])
-                    .map_err(err)?;
-            }
-        }
+        let keep = rejections.len().min(MAX_STORED_REJECTIONS);
+        insert_rejections(&tx, run_id, &rejections[..keep]).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(run_id)
     }
@@ -385,28 +388,11 @@ impl Sqlite {
                 bind_order(&mut upsert, 0, o).map_err(err)?;
                 upsert.raw_execute().map_err(err)?;
             }
-            let stored: i64 = tx
-                .query_row(
-                    "SELECT count(*) FROM rejected_rows WHERE run_id = ?1",
-                    [page.run_id],
-                    |r| r.get(0),
-                )
-                .map_err(err)?;
-            let room = MAX_STORED_REJECTIONS.saturating_sub(stored as usize);
-            let mut reject = tx
-                .prepare_cached("INSERT INTO rejected_rows (run_id, line, field, value, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(err)?;
-            for r in page.rejections.iter().take(room) {
-                reject
-                    .execute(params![
-                        page.run_id,
-                        r.line as i64,
-                        r.field,
-                        r.value,
-                        r.reason
-                    ])
-                    .map_err(err)?;
-            }
+            // Every earlier rejection of the run was stored, up to the cap.
+            let earlier = page.counts.rejected as usize - page.rejections.len();
+            let room = MAX_STORED_REJECTIONS.saturating_sub(earlier);
+            let keep = page.rejections.len().min(room);
+            insert_rejections(&tx, page.run_id, &page.rejections[..keep]).map_err(err)?;
             let c = page.counts;
             tx.execute(
                 "UPDATE import_runs SET rows_read = ?1, rows_upserted = ?2, rows_rejected = ?3 WHERE id = ?4",

@@ -61,6 +61,16 @@ impl Req {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v)
     }
+    /// This request's absolute URL with query parameter `key` set to `value` (a next page).
+    pub fn with_param(&self, key: &str, value: &str) -> String {
+        let mut q: Vec<(String, String)> =
+            self.query().into_iter().filter(|(k, _)| k != key).collect();
+        q.push((key.into(), value.into()));
+        let qs = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(q)
+            .finish();
+        format!("http://{}{}?{qs}", self.host, self.uri.path())
+    }
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)

@@ -613,16 +613,7 @@ fn maximo_handle(st: &MockState, r: &Req) -> Response {
     let members = st.serve(page_of(&all, (pageno - 1) * size, size));
     let mut info = json!({"totalCount": all.len()});
     if pageno * size < all.len() {
-        let mut q: Vec<(String, String)> = r
-            .query()
-            .into_iter()
-            .filter(|(k, _)| k != "pageno")
-            .collect();
-        q.push(("pageno".into(), (pageno + 1).to_string()));
-        let qs = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(q)
-            .finish();
-        info["nextPage"] = json!({"href": format!("http://{}{}?{qs}", r.host, r.uri.path())});
+        info["nextPage"] = json!({"href": r.with_param("pageno", &(pageno + 1).to_string())});
     }
     json(json!({"member": members, "responseInfo": info}))
 }
@@ -723,16 +714,7 @@ fn sap_pm() {
         let results = st.serve(page_of(&all, skip, 3));
         let mut d = json!({"results": results});
         if skip + 3 < all.len() {
-            let mut q: Vec<(String, String)> = r
-                .query()
-                .into_iter()
-                .filter(|(k, _)| k != "$skiptoken")
-                .collect();
-            q.push(("$skiptoken".into(), (skip + 3).to_string()));
-            let qs = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(q)
-                .finish();
-            d["__next"] = json!(format!("http://{}{}?{qs}", r.host, r.uri.path()));
+            d["__next"] = json!(r.with_param("$skiptoken", &(skip + 3).to_string()));
         }
         json(json!({"d": d}))
     }
@@ -1045,11 +1027,12 @@ fn a_manifest_from_config_works_without_recompiling() {
         json(json!({"data": {"jobs": st.serve(page_of(&all, page * 4, 4))}}))
     }
     let sb = Sandbox::new();
-    let recs = (1..=6)
+    // Six jobs that map, and a seventh in a state the manifest does not know.
+    let recs = (1..=7)
         .map(|i| Rec {
             id: i,
             updated_ms: updated(i),
-            json: json!({"no": format!("J{i}"), "what": format!("Job {i}"), "state": if i % 2 == 0 { "done" } else { "new" }, "opened": plain(created(i)), "urgent": i == 1}),
+            json: json!({"no": format!("J{i}"), "what": format!("Job {i}"), "state": if i == 7 { "lost" } else if i % 2 == 0 { "done" } else { "new" }, "opened": plain(created(i)), "urgent": i == 1}),
         })
         .collect();
     let mock = MockServer::start(
@@ -1145,6 +1128,22 @@ created_at = "opened"
     );
     let runs = ok(&sb.gemba_env(&["imports"], &[("GEMBA_CONFIG", &config)]));
     assert!(runs.contains("sync") && runs.contains("acme"), "{runs}");
+    let run = sb.store().runs(1).unwrap().remove(0);
+    assert_eq!(run.counts.rejected, 1);
+    let rejected = sb.store().rejections(run.id).unwrap();
+    assert_eq!(
+        rejected.len(),
+        1,
+        "the rejected record is stored with the run"
+    );
+    assert_eq!(
+        (
+            rejected[0].line,
+            rejected[0].field.as_str(),
+            rejected[0].value.as_str()
+        ),
+        (7, "status", "lost")
+    );
 }
 
 /// A `sync = "maximo"` job inside `gemba serve` runs on its per-second schedule against the mock,
@@ -1177,14 +1176,9 @@ async fn a_scheduled_sync_job_runs_inside_serve() {
             ("MAXIMO_PASSWORD", "mx-pwd-321"),
         ],
     );
-    let until = std::time::Instant::now() + Duration::from_secs(30);
-    while sb.orders().len() < N as usize {
-        assert!(
-            std::time::Instant::now() < until,
-            "the scheduled sync never stored the orders"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    crate::schedules::wait_for("the scheduled sync to store the orders", 30, || {
+        sb.orders().len() == N as usize
+    });
     let imports: Value = reqwest::get(server.url("/api/v1/imports"))
         .await
         .unwrap()
