@@ -17,7 +17,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use gemba::demo::{self, DemoParams};
 use gemba::import::{ImportOptions, import_file};
 use gemba::mapping::{BUILTIN_PROFILES, Mapping};
-use gemba::metrics::{Engine, Scope, Step};
+use gemba::metrics::{Engine, Scope, Step, frame};
 use gemba::pull::PullRequest;
 use gemba::report;
 use gemba::store::Store;
@@ -341,11 +341,15 @@ fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
         strict: args.strict,
         progress: true,
         fail_after_rows,
+        gather: Some(config.clone()),
+        chunk_rows: None,
     };
     let mut failed = 0;
+    let mut gathered = Vec::new();
     for file in &args.files {
         match import_file(&mut store, file, &mapping, &opts) {
-            Ok(r) => {
+            Ok(mut r) => {
+                gathered.extend(r.gathered.take());
                 let c = r.counts;
                 println!(
                     "{}: read {}, upserted {}, rejected {} in {:.2} s (run {}, source {}, profile {})",
@@ -387,7 +391,10 @@ fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
     if failed < args.files.len() {
         // Today's metrics per scope, so the ready backlog of today has a history tomorrow.
         let started = std::time::Instant::now();
-        let n = snapshot(&mut store, config)
+        let frame = frame::frame_after_imports(&store, config, gathered)
+            .context("the import is stored, but today's snapshot failed")?;
+        let n = Engine::from_frame(frame, config)
+            .write_snapshots(&mut store)
             .context("the import is stored, but today's snapshot failed")?;
         println!(
             "stored today's metrics for {n} scopes in {:.2} s",

@@ -1,8 +1,9 @@
-//! CSV import: a file, a mapping profile, one transaction. Polars parses the file (all columns as
-//! text); a pass with the `csv` tokenizer finds where each record starts (its line number, since
-//! quoted fields may span lines) and its field count, so every rejection names its line and a
-//! ragged row is rejected instead of being read shifted. Rows go through the mapping engine into
-//! the store; a failure anywhere rolls the whole file back.
+//! CSV import: a file, a mapping profile, one transaction. Three stages run at once, joined by
+//! bounded channels: a reader finds where each record starts with the `csv` tokenizer (its line
+//! number, since quoted fields may span lines, and its field count, so every rejection names its
+//! line and a ragged row is rejected instead of being read shifted) and has polars parse runs of
+//! records as text columns; a mapper turns rows into orders through the mapping engine; this
+//! thread writes them to the store. A failure anywhere rolls the whole file back.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -11,11 +12,17 @@ use std::time::Instant;
 use chrono::Utc;
 use polars::prelude::*;
 
-use crate::mapping::{Mapping, MissingColumns};
+use crate::config::Config;
+use crate::mapping::{Bound, Mapping, MissingColumns};
+use crate::metrics::frame::ImportedOrders;
 use crate::store::{Rejection, RunCounts, RunKind, RunMeta, Store, StoreError};
 
-/// Rows above which a progress bar is drawn (on a terminal only).
-const PROGRESS_MIN_ROWS: usize = 50_000;
+/// Files above this size get a progress bar (on a terminal only).
+const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+
+/// Records parsed together: the reader cuts the file into runs of this many records, polars
+/// parses each while the records before it are mapped and written.
+const CHUNK_ROWS: usize = 32 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -61,10 +68,16 @@ pub struct ImportOptions {
     pub progress: bool,
     /// Test hook: fail after this many upserts, to prove a failed import leaves the store whole.
     pub fail_after_rows: Option<u64>,
+    /// Gather the written orders into the metrics frame's columns (with this config) as they
+    /// are written, for the metrics of after the import without reloading the store.
+    pub gather: Option<Config>,
+    /// Records per run the reader hands to polars (`CHUNK_ROWS` when `None`); tests make it
+    /// small so records, blank lines and rejections fall on both sides of a run's edge.
+    pub chunk_rows: Option<usize>,
 }
 
 /// What an import did.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ImportReport {
     pub run_id: i64,
     pub file: PathBuf,
@@ -75,6 +88,8 @@ pub struct ImportReport {
     pub absent_columns: Vec<String>,
     /// The first rejections, for the summary (all are stored with the run, up to a cap).
     pub first_rejections: Vec<Rejection>,
+    /// The written orders, when the options asked to gather them.
+    pub gathered: Option<ImportedOrders>,
 }
 
 /// Rows are mapped and written in batches of this many.
@@ -86,14 +101,31 @@ enum Mapped {
     Rejected(Rejection),
 }
 
-/// A file read and split into records, before mapping.
-struct Parsed {
-    header: Vec<String>,
-    frame: DataFrame,
-    /// Line on which each data record starts (1-based, the header is line 1 or more).
+/// Mapped rows on their way to the writer, with how far into the file the reader is.
+struct Batch {
+    rows: Vec<Mapped>,
+    read_to: u64,
+}
+
+/// Records the reader located and polars parsed, on their way to the mapper.
+struct Chunk {
+    /// One text column per header column, each in one piece.
+    columns: Vec<StringChunked>,
+    /// Line on which each record starts (1-based).
     lines: Vec<u64>,
-    /// Field count of each data record.
+    /// Field count of each record.
     widths: Vec<u32>,
+    /// Bytes of the file read so far.
+    read_to: u64,
+}
+
+/// The file in memory, its header read and checked.
+struct Opened {
+    bytes: Vec<u8>,
+    delimiter: u8,
+    header: Vec<String>,
+    /// Where the records after the header start, and the line they start on.
+    body: csv::Position,
 }
 
 /// Imports one CSV file through `mapping` into `store`. Whatever fails, the orders in the store
@@ -127,7 +159,7 @@ pub fn import_file(
         &mut counts,
         &mut rejections,
     ) {
-        Ok((run_id, absent_columns)) => Ok(ImportReport {
+        Ok((run_id, absent_columns, gathered)) => Ok(ImportReport {
             run_id,
             file: path.to_path_buf(),
             source,
@@ -135,6 +167,7 @@ pub fn import_file(
             seconds: started.elapsed().as_secs_f64(),
             absent_columns,
             first_rejections: rejections,
+            gathered,
         }),
         Err(e) => {
             // The data transaction is gone; keep a record of the attempt and why it failed.
@@ -148,6 +181,8 @@ pub fn import_file(
     }
 }
 
+type RunOutcome = (i64, Vec<String>, Option<ImportedOrders>);
+
 fn run(
     store: &mut Store,
     path: &Path,
@@ -156,39 +191,18 @@ fn run(
     meta: &RunMeta,
     counts: &mut RunCounts,
     rejections: &mut Vec<Rejection>,
-) -> Result<(i64, Vec<String>), ImportError> {
-    let t0 = std::time::Instant::now();
-    let parsed = parse_file(path, mapping)?;
-    tracing::info!(
-        "{}: parsed {} rows in {:?}",
-        path.display(),
-        parsed.frame.height(),
-        t0.elapsed()
-    );
+) -> Result<RunOutcome, ImportError> {
+    let t0 = Instant::now();
+    let file = open_file(path, mapping)?;
     let (bound, absent) =
         mapping
-            .bind(&parsed.header)
+            .bind(&file.header)
             .map_err(|source| ImportError::MissingColumns {
                 path: path.to_path_buf(),
                 source,
             })?;
-    let columns: Vec<StringChunked> = parsed
-        .frame
-        .columns()
-        .iter()
-        .map(|c| c.str().cloned().map(|ca| ca.rechunk().into_owned()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| ImportError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    let arrays: Vec<_> = columns
-        .iter()
-        .map(|ca| ca.downcast_iter().next().expect("rechunked into one chunk"))
-        .collect();
-    let header_width = parsed.header.len() as u32;
-    let rows = parsed.frame.height();
-    let progress = progress_bar(opts.progress && rows >= PROGRESS_MIN_ROWS, rows as u64);
+    let size = file.bytes.len() as u64;
+    let progress = progress_bar(opts.progress && size >= PROGRESS_MIN_BYTES, size);
     let mut tx = store.begin_import(meta, false)?;
     let first_keep = 20;
     let mut keep = |tx: &mut crate::store::ImportTx<'_>, r: Rejection| -> Result<(), StoreError> {
@@ -198,46 +212,20 @@ fn run(
         }
         Ok(())
     };
-    // Two cores, two stages: this thread writes to SQLite while a second one maps the rows.
-    let outcome = std::thread::scope(|scope| -> Result<(), ImportError> {
-        let (send, recv) = std::sync::mpsc::sync_channel::<Vec<Mapped>>(8);
-        let (bound, arrays, parsed, source) = (&bound, &arrays, &parsed, meta.source.as_str());
-        scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            for i in 0..rows {
-                let line = parsed.lines[i];
-                let width = parsed.widths[i];
-                let item = if width != header_width {
-                    Mapped::Rejected(Rejection {
-                        line,
-                        field: "(row)".into(),
-                        value: format!("{width} fields"),
-                        reason: format!(
-                            "the row has {width} fields and the header {header_width}: a delimiter inside an unquoted value, or a missing quote?"
-                        ),
-                    })
-                } else {
-                    match bound.map_record(source, |slot| arrays[slot].get(i)) {
-                        Ok(order) => Mapped::Order(Box::new(order)),
-                        Err(fe) => Mapped::Rejected(Rejection {
-                            line,
-                            field: fe.field.name().to_string(),
-                            value: fe.value,
-                            reason: fe.reason,
-                        }),
-                    }
-                };
-                batch.push(item);
-                if batch.len() == BATCH && send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
-                    return; // the writer stopped
-                }
-            }
-            if !batch.is_empty() {
-                let _ = send.send(batch);
-            }
-        });
-        for batch in recv {
-            for item in batch {
+    // Three stages on two cores: the reader and the mapper take turns on one while this
+    // thread writes to SQLite on the other. A stage that stops drops its end of the channel,
+    // and the stage before it stops too.
+    let gathered = std::thread::scope(|scope| -> Result<Option<ImportedOrders>, ImportError> {
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Result<Chunk, ImportError>>(2);
+        let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Result<Batch, ImportError>>(8);
+        let file = &file;
+        let chunk_rows = opts.chunk_rows.unwrap_or(CHUNK_ROWS).max(1);
+        scope.spawn(move || read_chunks(path, file, chunk_rows, &chunk_tx));
+        let mapper =
+            scope.spawn(|| map_chunks(&bound, &meta.source, file, opts, chunk_rx, batch_tx));
+        for batch in batch_rx {
+            let batch = batch?;
+            for item in batch.rows {
                 counts.read += 1;
                 match item {
                     Mapped::Order(order) => {
@@ -256,14 +244,13 @@ fn run(
                     }
                 }
             }
-            progress.set_position(counts.read);
+            progress.set_position(batch.read_to);
         }
-        Ok(())
-    });
-    outcome?;
+        Ok(mapper.join().expect("the mapper does not panic"))
+    })?;
     progress.finish_and_clear();
     tracing::info!(
-        "{}: mapped and written in {:?}",
+        "{}: read, mapped and written in {:?}",
         path.display(),
         t0.elapsed()
     );
@@ -277,7 +264,89 @@ fn run(
     let run_id = tx.commit(*counts)?;
     tracing::info!("{}: committed at {:?}", path.display(), t0.elapsed());
     rejections.truncate(first_keep);
-    Ok((run_id, absent))
+    Ok((run_id, absent, gathered))
+}
+
+/// The mapper stage: rows of each chunk through the mapping engine, in file order.
+fn map_chunks(
+    bound: &Bound<'_>,
+    source: &str,
+    file: &Opened,
+    opts: &ImportOptions,
+    chunks: std::sync::mpsc::Receiver<Result<Chunk, ImportError>>,
+    batches: std::sync::mpsc::SyncSender<Result<Batch, ImportError>>,
+) -> Option<ImportedOrders> {
+    let header_width = file.header.len() as u32;
+    let mut gathered = opts
+        .gather
+        .as_ref()
+        .map(|cfg| ImportedOrders::new(source, cfg));
+    for chunk in chunks {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = batches.send(Err(e));
+                return None;
+            }
+        };
+        let arrays: Vec<_> = chunk
+            .columns
+            .iter()
+            .map(|ca| ca.downcast_iter().next().expect("one piece"))
+            .collect();
+        let mut rows = Vec::with_capacity(BATCH);
+        for (i, (&line, &width)) in chunk.lines.iter().zip(&chunk.widths).enumerate() {
+            let item = if width != header_width {
+                Mapped::Rejected(Rejection {
+                    line,
+                    field: "(row)".into(),
+                    value: format!("{width} fields"),
+                    reason: format!(
+                        "the row has {width} fields and the header {header_width}: a delimiter inside an unquoted value, or a missing quote?"
+                    ),
+                })
+            } else {
+                match bound.map_record(source, |slot| arrays[slot].get(i)) {
+                    Ok(order) => {
+                        if let Some(g) = &mut gathered {
+                            g.push(&order);
+                        }
+                        Mapped::Order(Box::new(order))
+                    }
+                    Err(fe) => Mapped::Rejected(Rejection {
+                        line,
+                        field: fe.field.name().to_string(),
+                        value: fe.value,
+                        reason: fe.reason,
+                    }),
+                }
+            };
+            rows.push(item);
+            if rows.len() == BATCH {
+                let rows = std::mem::replace(&mut rows, Vec::with_capacity(BATCH));
+                if batches
+                    .send(Ok(Batch {
+                        rows,
+                        read_to: chunk.read_to,
+                    }))
+                    .is_err()
+                {
+                    return None; // the writer stopped
+                }
+            }
+        }
+        if !rows.is_empty()
+            && batches
+                .send(Ok(Batch {
+                    rows,
+                    read_to: chunk.read_to,
+                }))
+                .is_err()
+        {
+            return None;
+        }
+    }
+    gathered
 }
 
 fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
@@ -288,7 +357,7 @@ fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)",
+            "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
         )
         .expect("static template")
         .progress_chars("=> "),
@@ -297,8 +366,8 @@ fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Reads a file into text columns and locates its records.
-fn parse_file(path: &Path, mapping: &Mapping) -> Result<Parsed, ImportError> {
+/// Reads a file and its header: what fails here fails at once, before anything is written.
+fn open_file(path: &Path, mapping: &Mapping) -> Result<Opened, ImportError> {
     let not_csv = |reason: String| ImportError::NotCsv {
         path: path.to_path_buf(),
         reason,
@@ -318,81 +387,28 @@ fn parse_file(path: &Path, mapping: &Mapping) -> Result<Parsed, ImportError> {
             "it holds binary data (a NUL byte at offset {pos}); is it a spreadsheet (.xlsx) rather than CSV?"
         )));
     }
-    if let Err(e) = std::str::from_utf8(&bytes) {
-        let at = e.valid_up_to();
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        return Err(not_csv(format!(
-            "line {line} is not UTF-8 text (byte offset {at}); export the file as UTF-8"
-        )));
-    }
     let delimiter = mapping
         .csv
         .delimiter
         .byte()
         .unwrap_or_else(|| sniff_delimiter(&bytes));
-
-    // Where each record starts and how many fields it has.
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes.as_slice());
+    let mut rdr = reader(bytes.as_slice(), delimiter);
     let mut record = csv::ByteRecord::new();
-    let mut header = Vec::new();
-    let mut lines = Vec::new();
-    let mut widths = Vec::new();
-    // Byte ranges of the records; polars reads a blank line as a row of nulls where the
-    // tokenizer skips it, so blank lines are cut out before polars sees the file.
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    let mut gaps = false;
-    let mut end = 0usize;
-    let mut first = true;
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                // The reported position is where the reader stood, before any blank lines it
-                // skipped: step over them to the record's first byte and line.
-                let pos = record.position().expect("the csv reader tracks positions");
-                let (mut start, mut line) = (pos.byte() as usize, pos.line());
-                while let Some(b @ (b'\n' | b'\r')) = bytes.get(start) {
-                    line += u64::from(*b == b'\n');
-                    start += 1;
-                }
-                gaps |= start != end;
-                end = rdr.position().byte() as usize;
-                ranges.push((start, end));
-                if first {
-                    first = false;
-                    header = record
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                        .collect();
-                } else {
-                    lines.push(line);
-                    widths.push(record.len() as u32);
-                }
-            }
-            Err(e) => return Err(not_csv(e.to_string())),
-        }
+    if !rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| not_csv(e.to_string()))?
+    {
+        return Err(not_csv("the file is empty".into()));
     }
-    if gaps {
-        let mut kept = Vec::with_capacity(bytes.len());
-        for (a, b) in ranges {
-            kept.extend_from_slice(&bytes[a..b]);
-            if !kept.ends_with(b"\n") {
-                kept.push(b'\n');
-            }
-        }
-        bytes = kept;
-    }
-    let empty_names: Vec<usize> = header
+    let body = rdr.position().clone();
+    let header_end = body.byte() as usize;
+    check_utf8(&bytes, 0, header_end, 1).map_err(not_csv)?;
+    let header: Vec<String> = record
         .iter()
-        .enumerate()
-        .filter(|(_, h)| h.is_empty())
-        .map(|(i, _)| i + 1)
+        .map(|f| String::from_utf8_lossy(f).trim().to_string())
         .collect();
-    if header.len() > 1 && empty_names.len() == header.len() {
+    let empty_names = header.iter().filter(|h| h.is_empty()).count();
+    if header.len() > 1 && empty_names == header.len() {
         return Err(not_csv("the header line has no column names".into()));
     }
     let mut seen = std::collections::HashSet::new();
@@ -402,27 +418,176 @@ fn parse_file(path: &Path, mapping: &Mapping) -> Result<Parsed, ImportError> {
     {
         return Err(not_csv(format!("the header names column `{dup}` twice")));
     }
+    Ok(Opened {
+        bytes,
+        delimiter,
+        header,
+        body,
+    })
+}
 
-    // Polars reads every column as text; the mapping engine types the values. Blank header
-    // names get placeholders polars accepts.
-    let names: Vec<PlSmallStr> = header
+fn reader<R: std::io::Read>(bytes: R, delimiter: u8) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+}
+
+/// `bytes[from..to]`, which starts on `line`, as UTF-8; else where it is not.
+fn check_utf8(bytes: &[u8], from: usize, to: usize, line: u64) -> Result<(), String> {
+    match std::str::from_utf8(&bytes[from..to]) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let at = from + e.valid_up_to();
+            let line = line + bytes[from..at].iter().filter(|&&b| b == b'\n').count() as u64;
+            Err(format!(
+                "line {line} is not UTF-8 text (byte offset {at}); export the file as UTF-8"
+            ))
+        }
+    }
+}
+
+/// The reader stage: locates runs of `chunk_rows` records after the header and has polars
+/// parse each into text columns (the mapping engine types the values).
+fn read_chunks(
+    path: &Path,
+    file: &Opened,
+    chunk_rows: usize,
+    chunks: &std::sync::mpsc::SyncSender<Result<Chunk, ImportError>>,
+) {
+    let bytes = file.bytes.as_slice();
+    let mut rdr = reader(Cursor::new(bytes), file.delimiter);
+    if let Err(e) = rdr.seek_raw(
+        std::io::SeekFrom::Start(file.body.byte()),
+        file.body.clone(),
+    ) {
+        let _ = chunks.send(Err(ImportError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }));
+        return;
+    }
+    // Polars reads every column as text; blank header names get placeholders it accepts.
+    let schema: Schema = file
+        .header
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            if h.is_empty() {
+            let name: PlSmallStr = if h.is_empty() {
                 format!("_column_{}", i + 1).into()
             } else {
                 h.as_str().into()
-            }
+            };
+            Field::new(name, DataType::String)
         })
         .collect();
-    let schema: Schema = names
-        .iter()
-        .map(|n| Field::new(n.clone(), DataType::String))
-        .collect();
+    let schema = Arc::new(schema);
+    let mut record = csv::ByteRecord::new();
+    let mut end = file.body.byte() as usize;
+    loop {
+        let mut lines = Vec::with_capacity(chunk_rows);
+        let mut widths = Vec::with_capacity(chunk_rows);
+        // Byte ranges of the records; polars reads a blank line as a row of nulls where the
+        // tokenizer skips it, so blank lines are cut out before polars sees the records.
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(chunk_rows);
+        let mut gaps = false;
+        while lines.len() < chunk_rows {
+            match rdr.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    // The reported position is where the reader stood, before any blank lines
+                    // it skipped: step over them to the record's first byte and line.
+                    let pos = record.position().expect("the csv reader tracks positions");
+                    let (mut start, mut line) = (pos.byte() as usize, pos.line());
+                    while let Some(b @ (b'\n' | b'\r')) = bytes.get(start) {
+                        line += u64::from(*b == b'\n');
+                        start += 1;
+                    }
+                    gaps |= start != end && !ranges.is_empty();
+                    end = rdr.position().byte() as usize;
+                    ranges.push((start, end));
+                    lines.push(line);
+                    widths.push(record.len() as u32);
+                }
+                Err(e) => {
+                    let _ = chunks.send(Err(ImportError::NotCsv {
+                        path: path.to_path_buf(),
+                        reason: e.to_string(),
+                    }));
+                    return;
+                }
+            }
+        }
+        if ranges.is_empty() {
+            return;
+        }
+        let parsed = parse_chunk(
+            bytes,
+            &ranges,
+            gaps,
+            file.delimiter,
+            &schema,
+            &lines,
+            &widths,
+        );
+        let chunk = parsed.map_err(|e| match e {
+            ChunkError::NotUtf8(reason) => ImportError::NotCsv {
+                path: path.to_path_buf(),
+                reason,
+            },
+            ChunkError::Parse(message) => ImportError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+        });
+        let chunk = chunk.map(|columns| Chunk {
+            columns,
+            lines,
+            widths,
+            read_to: end as u64,
+        });
+        let failed = chunk.is_err();
+        if chunks.send(chunk).is_err() || failed {
+            return;
+        }
+    }
+}
+
+enum ChunkError {
+    NotUtf8(String),
+    Parse(String),
+}
+
+/// Polars' parse of the records at `ranges` (contiguous unless `gaps`), as text columns.
+fn parse_chunk(
+    bytes: &[u8],
+    ranges: &[(usize, usize)],
+    gaps: bool,
+    delimiter: u8,
+    schema: &SchemaRef,
+    lines: &[u64],
+    widths: &[u32],
+) -> Result<Vec<StringChunked>, ChunkError> {
+    let (first, last) = (ranges[0].0, ranges[ranges.len() - 1].1);
+    check_utf8(bytes, first, last, lines[0]).map_err(ChunkError::NotUtf8)?;
+    let joined;
+    let text: &[u8] = if gaps {
+        let mut kept = Vec::with_capacity(last - first);
+        for &(a, b) in ranges {
+            kept.extend_from_slice(&bytes[a..b]);
+            if !kept.ends_with(b"\n") {
+                kept.push(b'\n');
+            }
+        }
+        joined = kept;
+        &joined
+    } else {
+        &bytes[first..last]
+    };
     let frame = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_schema(Some(Arc::new(schema)))
+        .with_has_header(false)
+        .with_schema(Some(schema.clone()))
         .with_infer_schema_length(Some(0))
         .with_rechunk(true)
         .map_parse_options(|o| {
@@ -431,28 +596,29 @@ fn parse_file(path: &Path, mapping: &Mapping) -> Result<Parsed, ImportError> {
                 .with_truncate_ragged_lines(true)
                 .with_missing_is_null(true)
         })
-        .into_reader_with_file_handle(Cursor::new(bytes))
+        .into_reader_with_file_handle(Cursor::new(text))
         .finish()
-        .map_err(|e| ImportError::Parse {
-            path: path.to_path_buf(),
-            message: polars_parse_message(&e.to_string(), &lines, &widths, header.len()),
+        .map_err(|e| {
+            ChunkError::Parse(polars_parse_message(
+                &e.to_string(),
+                lines,
+                widths,
+                schema.len(),
+            ))
         })?;
     if frame.height() != lines.len() {
-        return Err(ImportError::Parse {
-            path: path.to_path_buf(),
-            message: format!(
-                "polars read {} rows where the tokenizer found {} records; please report this file",
-                frame.height(),
-                lines.len()
-            ),
-        });
+        return Err(ChunkError::Parse(format!(
+            "polars read {} rows where the tokenizer found {} records; please report this file",
+            frame.height(),
+            lines.len()
+        )));
     }
-    Ok(Parsed {
-        header,
-        frame,
-        lines,
-        widths,
-    })
+    frame
+        .columns()
+        .iter()
+        .map(|c| c.str().map(|ca| ca.rechunk().into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ChunkError::Parse(e.to_string()))
 }
 
 /// Polars' parse errors quote the rest of the file; keep the gist, and point at the first

@@ -519,6 +519,15 @@ fn typed_value(field: Field, v: &str) -> Result<Typed, String> {
     })
 }
 
+/// `s` without leading and trailing whitespace; most values have none, and a look at their
+/// first and last byte says so without `trim`'s walk over Unicode whitespace.
+fn trimmed(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// A mapping bound to one source's layout: ready to map records.
 pub struct Bound<'m> {
     mapping: &'m Mapping,
@@ -534,7 +543,7 @@ impl Bound<'_> {
     ) -> Result<WorkOrder, FieldError> {
         let mut o = Draft::default();
         for (rule, slot) in self.mapping.rules.iter().zip(&self.slots) {
-            let raw = slot.and_then(&get).map(str::trim).filter(|s| !s.is_empty());
+            let raw = slot.and_then(&get).map(trimmed).filter(|s| !s.is_empty());
             self.apply(rule, raw, &mut o)?;
         }
         o.finish(source)

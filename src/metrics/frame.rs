@@ -112,6 +112,9 @@ struct Columns {
     q_completed_without_date: Vec<bool>,
     q_missing_asset: Vec<bool>,
     rows: usize,
+    /// The end of the ISO week of each plant day met (`end_of_iso_week` needs two time-zone
+    /// conversions; a frame has a few hundred distinct days and a million orders).
+    week_ends: PlHashMap<chrono::NaiveDate, i64>,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -120,7 +123,11 @@ fn ms(t: DateTime<Utc>) -> i64 {
 
 /// The first instant after the ISO week (Monday to Sunday, plant time) that holds `t`.
 pub fn end_of_iso_week(t: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
-    let day = t.with_timezone(&tz).date_naive();
+    end_of_week_of(t.with_timezone(&tz).date_naive(), tz)
+}
+
+/// The first instant after the ISO week that holds the plant day `day`.
+fn end_of_week_of(day: chrono::NaiveDate, tz: Tz) -> DateTime<Utc> {
     let next_monday = day + Duration::days(7 - day.weekday().num_days_from_monday() as i64);
     local_to_utc(tz, next_monday.and_time(NaiveTime::MIN))
 }
@@ -176,6 +183,7 @@ impl Columns {
             q_completed_without_date: Vec::with_capacity(capacity),
             q_missing_asset: Vec::with_capacity(capacity),
             rows: 0,
+            week_ends: PlHashMap::default(),
         }
     }
 
@@ -228,11 +236,13 @@ impl Columns {
                 .filter(|_| o.kind.is_pm())
                 .map(|d| d + pm_grace_ms(cfg.metrics.pm_grace, o.pm_interval_days)),
         );
+        let week_ends = &mut self.week_ends;
         self.sched_deadline.push(o.scheduled_start.map(|s| {
-            ms(end_of_iso_week(
-                DateTime::from_timestamp_millis(s).unwrap_or_default(),
-                tz,
-            ))
+            let t = DateTime::from_timestamp_millis(s).unwrap_or_default();
+            let day = t.with_timezone(&tz).date_naive();
+            *week_ends
+                .entry(day)
+                .or_insert_with(|| ms(end_of_week_of(day, tz)))
         }));
         self.repair_hours.push(repair);
         self.q_missing_estimate
@@ -321,6 +331,124 @@ pub fn load_frame(store: &Store, cfg: &Config) -> Result<DataFrame, super::Metri
         .scan_order_refs(|o| cols.push(o, cfg))
         .map_err(super::MetricsError::Store)?;
     cols.into_frame().map_err(super::MetricsError::from)
+}
+
+/// The orders an import writes, gathered into the frame's columns as they are written, so the
+/// frame after the import can be had without reloading what was just written (see
+/// [`frame_after_imports`]).
+pub struct ImportedOrders {
+    cols: Columns,
+    cfg: Config,
+    source: String,
+}
+
+impl std::fmt::Debug for ImportedOrders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportedOrders")
+            .field("source", &self.source)
+            .field("rows", &self.cols.rows)
+            .finish()
+    }
+}
+
+impl ImportedOrders {
+    /// For orders of `source` (every order of one import has the same).
+    pub fn new(source: &str, cfg: &Config) -> ImportedOrders {
+        ImportedOrders {
+            cols: Columns::new(64 * 1024),
+            cfg: cfg.clone(),
+            source: source.to_string(),
+        }
+    }
+
+    /// Adds an order as written; a later order with the same id replaces it.
+    pub fn push(&mut self, o: &WorkOrder) {
+        debug_assert_eq!(o.source, self.source);
+        self.cols.push(&OrderRef::of(o), &self.cfg);
+    }
+}
+
+/// The frame of every stored order once `imports` (in the order they were committed) are in the
+/// store: their orders, the last row of each key, and the stored orders none of them wrote. It
+/// holds the rows [`load_frame`] would load, not necessarily in their order.
+pub fn frame_after_imports(
+    store: &Store,
+    cfg: &Config,
+    imports: Vec<ImportedOrders>,
+) -> Result<DataFrame, super::MetricsError> {
+    let parts: Vec<(String, DataFrame)> = imports
+        .into_iter()
+        .map(|i| Ok((i.source, i.cols.into_frame()?)))
+        .collect::<PolarsResult<_>>()?;
+    // The row of each id in each part, the last one (an id may repeat within a file).
+    let mut rows: Vec<PlHashMap<&str, usize>> = Vec::with_capacity(parts.len());
+    let mut keeps: Vec<Vec<bool>> = Vec::with_capacity(parts.len());
+    for (_, frame) in &parts {
+        let ids = frame.column(c::ID)?.str()?;
+        let mut at = PlHashMap::with_capacity(ids.len());
+        let mut keep = vec![true; ids.len()];
+        for (r, id) in ids.iter().map(Option::unwrap_or_default).enumerate() {
+            if let Some(before) = at.insert(id, r) {
+                keep[before] = false;
+            }
+        }
+        rows.push(at);
+        keeps.push(keep);
+    }
+    // A row another import of the same source wrote later is not in the store either.
+    for k in 0..parts.len() {
+        for j in k + 1..parts.len() {
+            if parts[j].0 == parts[k].0 {
+                for (id, &r) in &rows[k] {
+                    if rows[j].contains_key(id) {
+                        keeps[k][r] = false;
+                    }
+                }
+            }
+        }
+    }
+    // The store holds the orders the imports wrote and those they did not touch: when the
+    // counts say there are none of the latter, the store is not read at all.
+    let written: usize = keeps
+        .iter()
+        .map(|k| k.iter().filter(|kept| **kept).count())
+        .sum();
+    let untouched = (store.order_count()? as usize).saturating_sub(written);
+    let mut frames = Vec::with_capacity(parts.len() + 1);
+    if untouched > 0 {
+        let mut cols = Columns::new(untouched);
+        store.scan_order_refs_except(
+            |source, id| {
+                parts
+                    .iter()
+                    .zip(&rows)
+                    .any(|((s, _), at)| s == source && at.contains_key(id))
+            },
+            |o| cols.push(o, cfg),
+        )?;
+        frames.push(cols.into_frame()?);
+    }
+    drop(rows);
+    for ((_, frame), keep) in parts.into_iter().zip(keeps) {
+        frames.push(if keep.contains(&false) {
+            frame.filter(&BooleanChunked::from_slice("keep".into(), &keep))?
+        } else {
+            frame
+        });
+    }
+    let mut frames = frames.into_iter();
+    let Some(mut frame) = frames.next() else {
+        return Ok(Columns::new(0).into_frame()?);
+    };
+    let mut stacked = false;
+    for part in frames {
+        frame.vstack_mut_owned(part)?;
+        stacked = true;
+    }
+    if stacked {
+        frame.rechunk_mut();
+    }
+    Ok(frame)
 }
 
 impl From<StoreError> for super::MetricsError {

@@ -579,16 +579,59 @@ impl Engine {
         Ok(scopes)
     }
 
-    /// Writes today's snapshot of every scope; returns how many were written.
+    /// Writes today's snapshot of every scope, in one transaction; returns how many were written.
     pub fn write_snapshots(&self, store: &mut Store) -> Result<usize, MetricsError> {
-        let today = self.today();
         let scopes = self.snapshot_scopes()?;
-        for s in &scopes {
-            let m = self.metrics(None, None, s)?;
-            let json = serde_json::to_string(&m).expect("metrics serialize");
-            store.put_snapshot(today, &s.key(), &json)?;
+        let rows: Vec<(String, String)> = scopes
+            .iter()
+            .zip(self.metrics_of_scopes(None, None, &scopes)?)
+            .map(|(s, m)| {
+                let json = serde_json::to_string(&m).expect("metrics serialize");
+                (s.key(), json)
+            })
+            .collect();
+        store.put_snapshots(self.today(), &rows)?;
+        Ok(rows.len())
+    }
+
+    /// The metrics of many scopes at once (what [`Engine::metrics`] gives for each), from one
+    /// pass over the orders: their sums grouped by (site, area, crew), then each scope sums its
+    /// groups. Scopes are site, area and crew filters, so every scope is a union of groups.
+    pub fn metrics_of_scopes(
+        &self,
+        as_of: Option<NaiveDate>,
+        window_days: Option<u32>,
+        scopes: &[Scope],
+    ) -> Result<Vec<Metrics>, MetricsError> {
+        for s in scopes {
+            self.check_scope(s)?;
         }
-        Ok(scopes.len())
+        let w = self.window(window_days)?;
+        let (date, t) = self.resolve(as_of);
+        let present = self.is_present(as_of, date);
+        let keys = [col(c::SITE), col(c::AREA), col(c::CREW)];
+        let mut per_order = contributions();
+        per_order.extend(keys.clone());
+        let groups = self
+            .frame
+            .clone()
+            .lazy()
+            .with_columns(masks(t, w))
+            .select(per_order)
+            .group_by(keys)
+            .agg(SUMS.map(|s| col(s).sum()))
+            .collect()?;
+        scopes
+            .iter()
+            .map(|scope| {
+                let lf = match scope.filter() {
+                    Some(f) => groups.clone().lazy().filter(f),
+                    None => groups.clone().lazy(),
+                };
+                let sums = lf.select(SUMS.map(|s| col(s).sum())).collect()?;
+                Ok(self.finish(&Raw::from_row(&sums, 0)?, scope, date, present))
+            })
+            .collect()
     }
 
     /// The flow window in days: the one asked for, else the config's; never 0.

@@ -283,6 +283,9 @@ fn import_folder(
         fail_after_rows: std::env::var("GEMBA_FAIL_AFTER_ROWS")
             .ok()
             .and_then(|v| v.parse().ok()),
+        // The server reloads its engine after the job, and writes the snapshots from it.
+        gather: None,
+        chunk_rows: None,
     };
     for path in candidates(&job.name, imp, SystemTime::now())? {
         let now = Utc::now();

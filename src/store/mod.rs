@@ -377,7 +377,17 @@ impl Store {
 
     /// Streams every stored order as a borrowed row, in key order, allocating nothing per row.
     pub fn scan_order_refs(&self, mut f: impl FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
-        self.engine.scan_order_refs(&mut f)
+        self.engine.scan_order_refs(&|_, _| false, &mut f)
+    }
+
+    /// As [`Store::scan_order_refs`], without the orders whose (source, id) `skip` names; a
+    /// skipped row is not decoded past its key.
+    pub fn scan_order_refs_except(
+        &self,
+        skip: impl Fn(&str, &str) -> bool,
+        mut f: impl FnMut(&OrderRef<'_>),
+    ) -> Result<(), StoreError> {
+        self.engine.scan_order_refs(&skip, &mut f)
     }
 
     /// Rows rejected by the most recent CSV import or API sync (metrics' data quality).
@@ -385,14 +395,14 @@ impl Store {
         self.engine.rejected_rows_last_import()
     }
 
-    /// Stores (or replaces) the metrics JSON of one scope for one day.
-    pub fn put_snapshot(
+    /// Stores (or replaces) the metrics JSON of each (scope, JSON) for one day, in one
+    /// transaction.
+    pub fn put_snapshots(
         &mut self,
         date: NaiveDate,
-        scope: &str,
-        metrics_json: &str,
+        rows: &[(String, String)],
     ) -> Result<(), StoreError> {
-        self.engine.put_snapshot(date, scope, metrics_json)
+        self.engine.put_snapshots(date, rows)
     }
 
     pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {

@@ -191,13 +191,25 @@ const ORDER_FIELDS: usize = 23;
 const UPSERT_ROWS: usize = 32;
 
 /// The upsert of `rows` orders in one statement. SQLite applies the rows in order, so a key that
-/// repeats within one statement is inserted, then updated.
+/// repeats within one statement is inserted, then updated. An order whose every field is as
+/// stored is left alone: re-importing a full export rewrites only what changed (no page is
+/// dirtied for the rest, so the transaction and the WAL stay small).
 fn upsert_sql(rows: usize) -> String {
     let one = format!("({})", vec!["?"; ORDER_FIELDS].join(", "));
+    let fields: Vec<&str> = ORDER_COLUMNS.split(", ").skip(2).collect();
+    let set: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{f} = excluded.{f}"))
+        .collect();
+    let stored: Vec<String> = fields.iter().map(|f| format!("orders.{f}")).collect();
+    let new: Vec<String> = fields.iter().map(|f| format!("excluded.{f}")).collect();
     format!(
-        "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} \
-         ON CONFLICT (source, id) DO UPDATE SET title = excluded.title, kind = excluded.kind, status = excluded.status, priority = excluded.priority, site = excluded.site, area = excluded.area, crew = excluded.crew, assignee = excluded.assignee, asset_id = excluded.asset_id, asset_name = excluded.asset_name, asset_criticality = excluded.asset_criticality, created_at = excluded.created_at, due_at = excluded.due_at, scheduled_start = excluded.scheduled_start, started_at = excluded.started_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at, estimated_hours = excluded.estimated_hours, actual_hours = excluded.actual_hours, downtime_hours = excluded.downtime_hours, pm_interval_days = excluded.pm_interval_days",
-        vec![one; rows].join(", ")
+        "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {} ON CONFLICT (source, id) DO UPDATE SET {} \
+         WHERE ({}) IS NOT ({})",
+        vec![one; rows].join(", "),
+        set.join(", "),
+        stored.join(", "),
+        new.join(", "),
     )
 }
 
@@ -520,7 +532,11 @@ impl Sqlite {
             .map_err(self.err())
     }
 
-    pub fn scan_order_refs(&self, f: &mut dyn FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
+    pub fn scan_order_refs(
+        &self,
+        skip: &dyn Fn(&str, &str) -> bool,
+        f: &mut dyn FnMut(&OrderRef<'_>),
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare(&format!(
@@ -556,9 +572,12 @@ impl Sqlite {
             let real = |i: usize| -> Result<Option<f64>, StoreError> {
                 r.get::<_, Option<f64>>(i).map_err(sql)
             };
-            let id = text(1)?;
+            let (source, id) = (text(0)?, text(1)?);
+            if skip(source, id) {
+                continue;
+            }
             let order = OrderRef {
-                source: text(0)?,
+                source,
                 id,
                 title: text(2)?,
                 kind: text(3)?.parse().map_err(|e| corrupt(id, e))?,
@@ -604,19 +623,28 @@ impl Sqlite {
             .map_err(self.err())
     }
 
-    pub fn put_snapshot(
+    pub fn put_snapshots(
         &mut self,
         date: NaiveDate,
-        scope: &str,
-        json: &str,
+        rows: &[(String, String)],
     ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO snapshots (date, scope, metrics, written_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(date, scope) DO UPDATE SET metrics = excluded.metrics, written_at = excluded.written_at",
-                params![date.to_string(), scope, json, ms(Utc::now())],
-            )
-            .map(|_| ())
-            .map_err(self.err())
+        let (date, now) = (date.to_string(), ms(Utc::now()));
+        let write = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO snapshots (date, scope, metrics, written_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(date, scope) DO UPDATE SET metrics = excluded.metrics, written_at = excluded.written_at",
+                )?;
+                for (scope, json) in rows {
+                    stmt.execute(params![date, scope, json, now])?;
+                }
+            }
+            tx.commit()
+        };
+        write(&mut self.conn).map_err(|source| StoreError::Sqlite {
+            url: self.url.clone(),
+            source,
+        })
     }
 
     pub fn snapshots(&self) -> Result<Vec<(NaiveDate, String, String)>, StoreError> {

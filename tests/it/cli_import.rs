@@ -197,6 +197,39 @@ fn reimporting_the_same_file_leaves_the_same_store() {
 }
 
 #[test]
+fn a_later_export_updates_what_changed_and_leaves_the_rest() {
+    let s = Sandbox::new();
+    ok(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "generic"]));
+    let first = s.orders();
+    // G-1 loses its downtime (a value to empty), G-2 gets an assignee (empty to a value) and
+    // moves on (a value to another); every other row is the same.
+    let text = std::fs::read_to_string(fixture("generic_ok.csv")).unwrap();
+    let changed = text.replace(",4,3.5,2,\n", ",4,3.5,,\n").replace(
+        "corrective,ready,3,Riverside,Packaging,Packaging Mechanical,,",
+        "corrective,in_progress,3,Riverside,Packaging,Packaging Mechanical,B. Smit,",
+    );
+    assert_ne!(changed, text);
+    let later = s.path("later.csv");
+    std::fs::write(&later, changed).unwrap();
+    ok(&s.gemba(&["import", later.to_str().unwrap(), "--profile", "generic"]));
+    let now = s.orders();
+    assert_eq!(now.len(), first.len());
+    for (a, b) in first.iter().zip(&now) {
+        let mut want = a.clone();
+        match a.id.as_str() {
+            "G-1" => want.downtime_hours = None,
+            "G-2" => {
+                want.status = gemba::model::Status::InProgress;
+                want.assignee = Some("B. Smit".into());
+            }
+            _ => {}
+        }
+        assert_eq!(b, &want);
+    }
+    assert_eq!(find(&first, "G-1").downtime_hours, Some(2.0));
+}
+
+#[test]
 fn a_failure_mid_import_leaves_the_previous_data_intact() {
     let s = Sandbox::new();
     let csv = s.path("demo.csv");

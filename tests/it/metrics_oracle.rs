@@ -328,6 +328,15 @@ fn the_engine_agrees_with_the_oracle_on_the_demo_plant() {
                 }
             }
         }
+        // Every scope of the daily snapshot, from the one pass the snapshot uses.
+        let as_of: NaiveDate = "2026-03-31".parse().unwrap();
+        let all = engine.snapshot_scopes().unwrap();
+        assert!(all.len() >= 8, "{all:?}");
+        let together = engine.metrics_of_scopes(Some(as_of), None, &all).unwrap();
+        for (scope, m) in all.iter().zip(&together) {
+            let w = cfg.metrics.window_days as i64;
+            agree(m, &oracle(&orders, &cfg, as_of, w, scope), &scope.key()).unwrap();
+        }
     }
 }
 
@@ -487,9 +496,21 @@ proptest! {
         let cfg = prop_config();
         let engine = Engine::from_frame(frame_from_orders(orders.clone(), &cfg).unwrap(), &cfg);
         let as_of = NaiveDate::from_ymd_opt(2025, 12, 20).unwrap() + Duration::days(day);
-        for scope in [Scope::plant(), Scope::crew("B"), Scope { area: Some("South".into()), ..Scope::default() }] {
-            let m = engine.metrics(Some(as_of), Some(w as u32), &scope).unwrap();
-            let r = agree(&m, &oracle(&orders, &cfg, as_of, w, &scope), &scope.key());
+        let scopes = [
+            Scope::plant(),
+            Scope::crew("B"),
+            Scope { area: Some("South".into()), ..Scope::default() },
+            Scope { site: Some("S".into()), ..Scope::default() },
+            Scope { site: Some("S".into()), area: Some("North".into()), crew: Some("A".into()) },
+        ];
+        // One scope at a time, and all of them from one pass (what the daily snapshot uses).
+        let together = engine.metrics_of_scopes(Some(as_of), Some(w as u32), &scopes).unwrap();
+        for (scope, m_all) in scopes.iter().zip(&together) {
+            let expected = oracle(&orders, &cfg, as_of, w, scope);
+            let m = engine.metrics(Some(as_of), Some(w as u32), scope).unwrap();
+            let r = agree(&m, &expected, &scope.key());
+            prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+            let r = agree(m_all, &expected, &format!("{} (all scopes in one pass)", scope.key()));
             prop_assert!(r.is_ok(), "{}", r.unwrap_err());
         }
     }
