@@ -391,11 +391,24 @@ fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
     if failed < args.files.len() {
         // Today's metrics per scope, so the ready backlog of today has a history tomorrow.
         let started = std::time::Instant::now();
-        let frame = frame::frame_after_imports(&store, config, gathered)
+        // The store copies the import from its write-ahead log into the database file (on a
+        // connection of its own) while the metrics are computed.
+        let checkpoint = std::thread::spawn({
+            let db = db.to_string();
+            move || Store::open(&db).and_then(|mut s| s.checkpoint())
+        });
+        let frame = if gathered.len() == args.files.len() - failed {
+            frame::frame_after_imports(&store, config, gathered)
+        } else {
+            frame::load_frame(&store, config)
+        };
+        let n = frame
+            .and_then(|frame| Engine::from_frame(frame, config).write_snapshots(&mut store))
             .context("the import is stored, but today's snapshot failed")?;
-        let n = Engine::from_frame(frame, config)
-            .write_snapshots(&mut store)
-            .context("the import is stored, but today's snapshot failed")?;
+        checkpoint
+            .join()
+            .expect("the checkpoint does not panic")
+            .context("the import is stored, but moving it out of the write-ahead log failed")?;
         println!(
             "stored today's metrics for {n} scopes in {:.2} s",
             started.elapsed().as_secs_f64()

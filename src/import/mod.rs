@@ -14,7 +14,7 @@ use polars::prelude::*;
 
 use crate::config::Config;
 use crate::mapping::{Bound, Mapping, MissingColumns};
-use crate::metrics::frame::ImportedOrders;
+use crate::metrics::frame::{GatheredOrders, ImportedOrders};
 use crate::store::{Rejection, RunCounts, RunKind, RunMeta, Store, StoreError};
 
 /// Files above this size get a progress bar (on a terminal only).
@@ -205,24 +205,36 @@ fn run(
     let progress = progress_bar(opts.progress && size >= PROGRESS_MIN_BYTES, size);
     let mut tx = store.begin_import(meta, false)?;
     let first_keep = 20;
-    let mut keep = |tx: &mut crate::store::ImportTx<'_>, r: Rejection| -> Result<(), StoreError> {
-        tx.reject(&r)?;
-        if rejections.len() < first_keep || opts.strict {
-            rejections.push(r);
-        }
-        Ok(())
-    };
     // Three stages on two cores: the reader and the mapper take turns on one while this
     // thread writes to SQLite on the other. A stage that stops drops its end of the channel,
     // and the stage before it stops too.
-    let gathered = std::thread::scope(|scope| -> Result<Option<ImportedOrders>, ImportError> {
+    // The mapper finishes the gathered frame while this thread writes the last rows and commits.
+    let (run_id, gathered) = std::thread::scope(|scope| -> Result<_, ImportError> {
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Result<Chunk, ImportError>>(2);
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Result<Batch, ImportError>>(8);
         let file = &file;
         let chunk_rows = opts.chunk_rows.unwrap_or(CHUNK_ROWS).max(1);
         scope.spawn(move || read_chunks(path, file, chunk_rows, &chunk_tx));
-        let mapper =
-            scope.spawn(|| map_chunks(&bound, &meta.source, file, opts, chunk_rx, batch_tx));
+        let mut keep =
+            |tx: &mut crate::store::ImportTx<'_>, r: Rejection| -> Result<(), StoreError> {
+                tx.reject(&r)?;
+                if rejections.len() < first_keep || opts.strict {
+                    rejections.push(r);
+                }
+                Ok(())
+            };
+        let mapper = scope.spawn(|| {
+            let gathering = map_chunks(&bound, &meta.source, file, opts, chunk_rx, batch_tx)?;
+            gathering
+                .finish()
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        "{}: the imported orders could not be gathered for the metrics ({e}); they will be reloaded",
+                        path.display()
+                    )
+                })
+                .ok()
+        });
         for batch in batch_rx {
             let batch = batch?;
             for item in batch.rows {
@@ -246,23 +258,23 @@ fn run(
             }
             progress.set_position(batch.read_to);
         }
-        Ok(mapper.join().expect("the mapper does not panic"))
+        progress.finish_and_clear();
+        tracing::info!(
+            "{}: read, mapped and written in {:?}",
+            path.display(),
+            t0.elapsed()
+        );
+        if opts.strict && counts.rejected > 0 {
+            return Err(ImportError::Strict {
+                path: path.to_path_buf(),
+                rejected: counts.rejected,
+                first: rejections[0].clone(),
+            });
+        }
+        let run_id = tx.commit(*counts)?;
+        tracing::info!("{}: committed at {:?}", path.display(), t0.elapsed());
+        Ok((run_id, mapper.join().expect("the mapper does not panic")))
     })?;
-    progress.finish_and_clear();
-    tracing::info!(
-        "{}: read, mapped and written in {:?}",
-        path.display(),
-        t0.elapsed()
-    );
-    if opts.strict && counts.rejected > 0 {
-        return Err(ImportError::Strict {
-            path: path.to_path_buf(),
-            rejected: counts.rejected,
-            first: rejections[0].clone(),
-        });
-    }
-    let run_id = tx.commit(*counts)?;
-    tracing::info!("{}: committed at {:?}", path.display(), t0.elapsed());
     rejections.truncate(first_keep);
     Ok((run_id, absent, gathered))
 }
@@ -275,12 +287,12 @@ fn map_chunks(
     opts: &ImportOptions,
     chunks: std::sync::mpsc::Receiver<Result<Chunk, ImportError>>,
     batches: std::sync::mpsc::SyncSender<Result<Batch, ImportError>>,
-) -> Option<ImportedOrders> {
+) -> Option<GatheredOrders> {
     let header_width = file.header.len() as u32;
     let mut gathered = opts
         .gather
         .as_ref()
-        .map(|cfg| ImportedOrders::new(source, cfg));
+        .map(|cfg| GatheredOrders::new(source, cfg));
     for chunk in chunks {
         let chunk = match chunk {
             Ok(c) => c,

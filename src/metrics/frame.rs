@@ -336,25 +336,16 @@ pub fn load_frame(store: &Store, cfg: &Config) -> Result<DataFrame, super::Metri
 /// The orders an import writes, gathered into the frame's columns as they are written, so the
 /// frame after the import can be had without reloading what was just written (see
 /// [`frame_after_imports`]).
-pub struct ImportedOrders {
+pub struct GatheredOrders {
     cols: Columns,
     cfg: Config,
     source: String,
 }
 
-impl std::fmt::Debug for ImportedOrders {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImportedOrders")
-            .field("source", &self.source)
-            .field("rows", &self.cols.rows)
-            .finish()
-    }
-}
-
-impl ImportedOrders {
+impl GatheredOrders {
     /// For orders of `source` (every order of one import has the same).
-    pub fn new(source: &str, cfg: &Config) -> ImportedOrders {
-        ImportedOrders {
+    pub fn new(source: &str, cfg: &Config) -> GatheredOrders {
+        GatheredOrders {
             cols: Columns::new(64 * 1024),
             cfg: cfg.clone(),
             source: source.to_string(),
@@ -366,76 +357,109 @@ impl ImportedOrders {
         debug_assert_eq!(o.source, self.source);
         self.cols.push(&OrderRef::of(o), &self.cfg);
     }
+
+    /// The frame of the orders as the store has them: the last row of each id.
+    pub fn finish(self) -> PolarsResult<ImportedOrders> {
+        let frame = self.cols.into_frame()?;
+        let keep = {
+            let ids = frame.column(c::ID)?.str()?;
+            let mut at: PlHashMap<&str, usize> = PlHashMap::with_capacity(ids.len());
+            let mut keep = vec![true; ids.len()];
+            for (r, id) in ids.iter().map(Option::unwrap_or_default).enumerate() {
+                if let Some(before) = at.insert(id, r) {
+                    keep[before] = false;
+                }
+            }
+            keep
+        };
+        let frame = if keep.contains(&false) {
+            frame.filter(&BooleanChunked::from_slice("keep".into(), &keep))?
+        } else {
+            frame
+        };
+        Ok(ImportedOrders {
+            source: self.source,
+            frame,
+        })
+    }
+}
+
+/// The orders one import wrote, one row per id, as frame rows.
+pub struct ImportedOrders {
+    source: String,
+    frame: DataFrame,
+}
+
+impl std::fmt::Debug for ImportedOrders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportedOrders")
+            .field("source", &self.source)
+            .field("orders", &self.frame.height())
+            .finish()
+    }
+}
+
+/// The ids of a frame's rows.
+fn ids_of(frame: &DataFrame) -> PolarsResult<PlHashSet<&str>> {
+    Ok(frame
+        .column(c::ID)?
+        .str()?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect())
 }
 
 /// The frame of every stored order once `imports` (in the order they were committed) are in the
-/// store: their orders, the last row of each key, and the stored orders none of them wrote. It
-/// holds the rows [`load_frame`] would load, not necessarily in their order.
+/// store: their orders, an order written by two imports taken from the later, and the stored
+/// orders none of them wrote. It holds the rows [`load_frame`] would load, not necessarily in
+/// their order.
 pub fn frame_after_imports(
     store: &Store,
     cfg: &Config,
     imports: Vec<ImportedOrders>,
 ) -> Result<DataFrame, super::MetricsError> {
-    let parts: Vec<(String, DataFrame)> = imports
-        .into_iter()
-        .map(|i| Ok((i.source, i.cols.into_frame()?)))
-        .collect::<PolarsResult<_>>()?;
-    // The row of each id in each part, the last one (an id may repeat within a file).
-    let mut rows: Vec<PlHashMap<&str, usize>> = Vec::with_capacity(parts.len());
-    let mut keeps: Vec<Vec<bool>> = Vec::with_capacity(parts.len());
-    for (_, frame) in &parts {
-        let ids = frame.column(c::ID)?.str()?;
-        let mut at = PlHashMap::with_capacity(ids.len());
-        let mut keep = vec![true; ids.len()];
-        for (r, id) in ids.iter().map(Option::unwrap_or_default).enumerate() {
-            if let Some(before) = at.insert(id, r) {
-                keep[before] = false;
-            }
-        }
-        rows.push(at);
-        keeps.push(keep);
-    }
-    // A row another import of the same source wrote later is not in the store either.
+    let mut parts: Vec<(String, DataFrame)> =
+        imports.into_iter().map(|i| (i.source, i.frame)).collect();
+    // An order an earlier import of the same source wrote is in the store as the later wrote it.
     for k in 0..parts.len() {
-        for j in k + 1..parts.len() {
-            if parts[j].0 == parts[k].0 {
-                for (id, &r) in &rows[k] {
-                    if rows[j].contains_key(id) {
-                        keeps[k][r] = false;
-                    }
-                }
-            }
+        let (head, tail) = parts.split_at_mut(k + 1);
+        let (source, frame) = &mut head[k];
+        let later: PlHashSet<&str> = tail
+            .iter()
+            .filter(|(s, _)| s == source)
+            .map(|(_, f)| ids_of(f))
+            .collect::<PolarsResult<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        if !later.is_empty() {
+            let keep: BooleanChunked = frame
+                .column(c::ID)?
+                .str()?
+                .iter()
+                .map(|id| Some(!later.contains(id.unwrap_or_default())))
+                .collect();
+            *frame = frame.filter(&keep)?;
         }
     }
     // The store holds the orders the imports wrote and those they did not touch: when the
-    // counts say there are none of the latter, the store is not read at all.
-    let written: usize = keeps
-        .iter()
-        .map(|k| k.iter().filter(|kept| **kept).count())
-        .sum();
+    // count says there are none of the latter, the store is not read.
+    let written: usize = parts.iter().map(|(_, f)| f.height()).sum();
     let untouched = (store.order_count()? as usize).saturating_sub(written);
     let mut frames = Vec::with_capacity(parts.len() + 1);
     if untouched > 0 {
+        let ids: Vec<(&str, PlHashSet<&str>)> = parts
+            .iter()
+            .map(|(s, f)| Ok((s.as_str(), ids_of(f)?)))
+            .collect::<PolarsResult<_>>()?;
         let mut cols = Columns::new(untouched);
         store.scan_order_refs_except(
-            |source, id| {
-                parts
-                    .iter()
-                    .zip(&rows)
-                    .any(|((s, _), at)| s == source && at.contains_key(id))
-            },
+            |source, id| ids.iter().any(|(s, set)| *s == source && set.contains(id)),
             |o| cols.push(o, cfg),
         )?;
         frames.push(cols.into_frame()?);
     }
-    drop(rows);
-    for ((_, frame), keep) in parts.into_iter().zip(keeps) {
-        frames.push(if keep.contains(&false) {
-            frame.filter(&BooleanChunked::from_slice("keep".into(), &keep))?
-        } else {
-            frame
-        });
-    }
+    frames.extend(parts.into_iter().map(|(_, f)| f));
     let mut frames = frames.into_iter();
     let Some(mut frame) = frames.next() else {
         return Ok(Columns::new(0).into_frame()?);

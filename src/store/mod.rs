@@ -395,6 +395,12 @@ impl Store {
         self.engine.rejected_rows_last_import()
     }
 
+    /// Moves committed writes from the write-ahead log into the database file now (an import's
+    /// commit leaves that to the next commit, so it can overlap other work).
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.engine.checkpoint()
+    }
+
     /// Stores (or replaces) the metrics JSON of each (scope, JSON) for one day, in one
     /// transaction.
     pub fn put_snapshots(

@@ -182,8 +182,17 @@ impl Drop for ImportTx<'_> {
         if !self.done {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+        let _ = self
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT);
     }
 }
+
+/// SQLite's default: after a commit that leaves the WAL above this many pages, the committing
+/// connection copies the WAL into the database. An import's commit skips that copy (the
+/// transaction can be hundreds of megabytes); the next commit on the connection, or
+/// [`Sqlite::checkpoint`], makes it.
+const WAL_AUTOCHECKPOINT: i64 = 1000;
 
 const ORDER_FIELDS: usize = 23;
 
@@ -316,8 +325,11 @@ impl Sqlite {
         let upsert_one = conn.prepare(&upsert_sql(1)).map_err(err)?;
         let upsert_many = conn.prepare(&upsert_sql(UPSERT_ROWS)).map_err(err)?;
         let reject = conn.prepare(INSERT_REJECTION).map_err(err)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(err)?;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-        // From here on, a failure drops `tx`, which rolls back.
+        // From here on, a failure drops `tx`, which rolls back (and restores the checkpoint
+        // setting).
         let mut tx = ImportTx {
             conn,
             upsert_one,
@@ -620,6 +632,13 @@ impl Sqlite {
             )
             .optional()
             .map(|n| n.unwrap_or(0) as u64)
+            .map_err(self.err())
+    }
+
+    /// Copies what the WAL holds into the database file, as far as readers allow.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
             .map_err(self.err())
     }
 
