@@ -602,6 +602,7 @@ fn parse_chunk(
         .with_schema(Some(schema.clone()))
         .with_infer_schema_length(Some(0))
         .with_rechunk(true)
+        .with_n_threads(Some(1))
         .map_parse_options(|o| {
             o.with_separator(delimiter)
                 .with_quote_char(Some(b'"'))
