@@ -207,8 +207,8 @@ fn run(
     let first_keep = 20;
     // Three stages on two cores: the reader and the mapper take turns on one while this
     // thread writes to SQLite on the other. A stage that stops drops its end of the channel,
-    // and the stage before it stops too.
-    // The mapper finishes the gathered frame while this thread writes the last rows and commits.
+    // and the stage before it stops too. The mapper finishes the gathered frame while this
+    // thread writes the last rows and commits.
     let (run_id, gathered) = std::thread::scope(|scope| -> Result<_, ImportError> {
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Result<Chunk, ImportError>>(2);
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Result<Batch, ImportError>>(8);

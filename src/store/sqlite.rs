@@ -327,7 +327,10 @@ impl Sqlite {
         let reject = conn.prepare(INSERT_REJECTION).map_err(err)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(err)?;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let _ = conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT);
+            return Err(err(e));
+        }
         // From here on, a failure drops `tx`, which rolls back (and restores the checkpoint
         // setting).
         let mut tx = ImportTx {
