@@ -1,4 +1,5 @@
-//! The orders as one polars frame, loaded once from the store: the stored fields plus derived
+//! The orders as one polars frame, built once (loaded from the store, or, after an import, from
+//! what the import wrote plus the stored orders it did not touch): the stored fields plus derived
 //! columns (effective completion, estimate, hours, class, PM and schedule deadlines, repair
 //! time, data-quality flags) that every metric reads. Derivations that need the calendar or
 //! config are done here in Rust, exactly, so the metric expressions stay simple comparisons.
@@ -412,7 +413,7 @@ fn ids_of(frame: &DataFrame) -> PolarsResult<PlHashSet<&str>> {
 /// The frame of every stored order once `imports` (in the order they were committed) are in the
 /// store: their orders, an order written by two imports taken from the later, and the stored
 /// orders none of them wrote. It holds the rows [`load_frame`] would load, not necessarily in
-/// their order.
+/// their order. `cfg` is the config the imports gathered with (it derives the same columns).
 pub fn frame_after_imports(
     store: &Store,
     cfg: &Config,
