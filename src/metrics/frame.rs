@@ -124,11 +124,7 @@ fn ms(t: DateTime<Utc>) -> i64 {
 
 /// The first instant after the ISO week (Monday to Sunday, plant time) that holds `t`.
 pub fn end_of_iso_week(t: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
-    end_of_week_of(t.with_timezone(&tz).date_naive(), tz)
-}
-
-/// The first instant after the ISO week that holds the plant day `day`.
-fn end_of_week_of(day: chrono::NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let day = t.with_timezone(&tz).date_naive();
     let next_monday = day + Duration::days(7 - day.weekday().num_days_from_monday() as i64);
     local_to_utc(tz, next_monday.and_time(NaiveTime::MIN))
 }
@@ -243,7 +239,7 @@ impl Columns {
             let day = t.with_timezone(&tz).date_naive();
             *week_ends
                 .entry(day)
-                .or_insert_with(|| ms(end_of_week_of(day, tz)))
+                .or_insert_with(|| ms(end_of_iso_week(t, tz)))
         }));
         self.repair_hours.push(repair);
         self.q_missing_estimate
@@ -419,48 +415,71 @@ pub fn frame_after_imports(
     cfg: &Config,
     imports: Vec<ImportedOrders>,
 ) -> Result<DataFrame, super::MetricsError> {
-    let mut parts: Vec<(String, DataFrame)> =
-        imports.into_iter().map(|i| (i.source, i.frame)).collect();
+    // Ids are compared only when one can be in two places: in two imports of one source, or
+    // among stored orders the imports did not touch. Each import's id set is built once.
+    let repeated = imports
+        .iter()
+        .enumerate()
+        .any(|(k, i)| imports[k + 1..].iter().any(|j| j.source == i.source));
+    let id_sets = || -> PolarsResult<Vec<PlHashSet<&str>>> {
+        imports.iter().map(|i| ids_of(&i.frame)).collect()
+    };
+    let mut sets = if repeated { id_sets()? } else { Vec::new() };
     // An order an earlier import of the same source wrote is in the store as the later wrote it.
-    for k in 0..parts.len() {
-        let (head, tail) = parts.split_at_mut(k + 1);
-        let (source, frame) = &mut head[k];
-        let later: PlHashSet<&str> = tail
-            .iter()
-            .filter(|(s, _)| s == source)
-            .map(|(_, f)| ids_of(f))
-            .collect::<PolarsResult<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        if !later.is_empty() {
-            let keep: BooleanChunked = frame
-                .column(c::ID)?
-                .str()?
-                .iter()
-                .map(|id| Some(!later.contains(id.unwrap_or_default())))
+    let mut keeps: Vec<Option<BooleanChunked>> = vec![None; imports.len()];
+    if repeated {
+        for (k, i) in imports.iter().enumerate() {
+            let later: Vec<&PlHashSet<&str>> = (k + 1..imports.len())
+                .filter(|&j| imports[j].source == i.source)
+                .map(|j| &sets[j])
                 .collect();
-            *frame = frame.filter(&keep)?;
+            if !later.is_empty() {
+                let keep: BooleanChunked = i
+                    .frame
+                    .column(c::ID)?
+                    .str()?
+                    .iter()
+                    .map(|id| Some(!later.iter().any(|l| l.contains(id.unwrap_or_default()))))
+                    .collect();
+                keeps[k] = Some(keep);
+            }
         }
     }
     // The store holds the orders the imports wrote and those they did not touch: when the
     // count says there are none of the latter, the store is not read.
-    let written: usize = parts.iter().map(|(_, f)| f.height()).sum();
+    let written: usize = imports
+        .iter()
+        .zip(&keeps)
+        .map(|(i, keep)| {
+            keep.as_ref()
+                .map_or(i.frame.height(), |k| k.sum().unwrap_or(0) as usize)
+        })
+        .sum();
     let untouched = (store.order_count()? as usize).saturating_sub(written);
-    let mut frames = Vec::with_capacity(parts.len() + 1);
+    let mut frames = Vec::with_capacity(imports.len() + 1);
     if untouched > 0 {
-        let ids: Vec<(&str, PlHashSet<&str>)> = parts
-            .iter()
-            .map(|(s, f)| Ok((s.as_str(), ids_of(f)?)))
-            .collect::<PolarsResult<_>>()?;
+        if !repeated {
+            sets = id_sets()?;
+        }
         let mut cols = Columns::new(untouched);
         store.scan_order_refs_except(
-            |source, id| ids.iter().any(|(s, set)| *s == source && set.contains(id)),
+            |source, id| {
+                imports
+                    .iter()
+                    .zip(&sets)
+                    .any(|(i, set)| i.source == source && set.contains(id))
+            },
             |o| cols.push(o, cfg),
         )?;
         frames.push(cols.into_frame()?);
     }
-    frames.extend(parts.into_iter().map(|(_, f)| f));
+    drop(sets);
+    for (i, keep) in imports.into_iter().zip(keeps) {
+        frames.push(match keep {
+            Some(keep) => i.frame.filter(&keep)?,
+            None => i.frame,
+        });
+    }
     let mut frames = frames.into_iter();
     let Some(mut frame) = frames.next() else {
         return Ok(Columns::new(0).into_frame()?);
