@@ -367,7 +367,7 @@ pub struct User {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoardSettings {
-    /// How often the board reloads itself (kiosk view), in seconds.
+    /// The TV view fetches fresh data at least this often (at its next page turn), in seconds.
     #[serde(default = "default_refresh")]
     pub refresh_seconds: u32,
     /// An order in progress longer than this, or on hold at all, is listed as stuck.
@@ -379,6 +379,12 @@ pub struct BoardSettings {
     /// How long computed board data is reused before it is refreshed, in seconds.
     #[serde(default = "default_cache")]
     pub cache_seconds: u32,
+    /// How long each page of the TV view shows before the next, in seconds.
+    #[serde(default = "default_kiosk_page")]
+    pub kiosk_page_seconds: u32,
+    /// The huddle's time box in minutes: its timer turns amber in the last two, red past it.
+    #[serde(default = "default_huddle_minutes")]
+    pub huddle_minutes: u32,
 }
 
 fn default_refresh() -> u32 {
@@ -390,6 +396,12 @@ fn default_stuck() -> f64 {
 fn default_cache() -> u32 {
     60
 }
+fn default_kiosk_page() -> u32 {
+    20
+}
+fn default_huddle_minutes() -> u32 {
+    10
+}
 
 impl Default for BoardSettings {
     fn default() -> Self {
@@ -398,6 +410,8 @@ impl Default for BoardSettings {
             stuck_after_days: default_stuck(),
             kiosk_scopes: Vec::new(),
             cache_seconds: default_cache(),
+            kiosk_page_seconds: default_kiosk_page(),
+            huddle_minutes: default_huddle_minutes(),
         }
     }
 }
@@ -549,6 +563,12 @@ impl Config {
         }
         if self.board.refresh_seconds < 10 {
             return Err(self.invalid("board.refresh_seconds", "must be at least 10"));
+        }
+        if !(5..=3600).contains(&self.board.kiosk_page_seconds) {
+            return Err(self.invalid("board.kiosk_page_seconds", "must be from 5 to 3600 seconds"));
+        }
+        if !(1..=120).contains(&self.board.huddle_minutes) {
+            return Err(self.invalid("board.huddle_minutes", "must be from 1 to 120 minutes"));
         }
         if !(self.board.stuck_after_days.is_finite() && self.board.stuck_after_days >= 0.0) {
             return Err(self.invalid("board.stuck_after_days", "must be a number of days >= 0"));

@@ -6,12 +6,14 @@
 pub mod actions;
 pub mod config;
 pub mod demo;
+pub mod huddle;
 pub mod import;
 pub mod mapping;
 pub mod metrics;
 pub mod model;
 pub mod pull;
 pub mod report;
+pub mod safety;
 pub mod schedule;
 pub mod store;
 pub mod sync;

@@ -141,6 +141,8 @@ pub struct Huddle {
     pub ended_at: Option<DateTime<Utc>>,
     /// Names, comma separated.
     pub attendees: String,
+    /// The TV pages it showed, comma separated, in the order first shown (docs/huddle.md).
+    pub pages: String,
 }
 
 /// One run of a scheduled job (by its schedule, by hand, or at start-up for a missed run).
@@ -464,8 +466,66 @@ impl Store {
         id: i64,
         at: DateTime<Utc>,
         attendees: &str,
+        pages: &str,
     ) -> Result<bool, StoreError> {
-        self.engine.end_huddle(id, at, attendees)
+        self.engine.end_huddle(id, at, attendees, pages)
+    }
+
+    /// Marks a board's day on the safety cross (replacing its earlier mark of the day) with a
+    /// history line, in one transaction. The caller has checked the mark (`crate::safety::check`).
+    pub fn put_safety_mark(&mut self, m: &crate::safety::DayMark) -> Result<(), StoreError> {
+        self.engine.put_safety_mark(
+            &m.board,
+            &m.day.to_string(),
+            m.mark.as_str(),
+            &m.note,
+            &m.who,
+            m.at,
+        )
+    }
+
+    /// The safety marks of `boards` from `from` to `to` inclusive, by day then board.
+    pub fn safety_marks(
+        &self,
+        boards: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<crate::safety::DayMark>, StoreError> {
+        self.engine
+            .safety_marks(boards, &from.to_string(), &to.to_string())?
+            .into_iter()
+            .map(|r| self.day_mark(r))
+            .collect()
+    }
+
+    /// Every write of a board's safety marks, newest first.
+    pub fn safety_history(
+        &self,
+        board: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::safety::DayMark>, StoreError> {
+        self.engine
+            .safety_history(board, limit)?
+            .into_iter()
+            .map(|r| self.day_mark(r))
+            .collect()
+    }
+
+    fn day_mark(&self, r: sqlite::SafetyRow) -> Result<crate::safety::DayMark, StoreError> {
+        let (board, day, mark, note, who, at) = r;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            url: self.engine.url().to_string(),
+            what: format!("safety mark {board} {day}"),
+            reason,
+        };
+        Ok(crate::safety::DayMark {
+            day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt(e.to_string()))?,
+            mark: crate::safety::Mark::parse(&mark).map_err(|e| corrupt(e.to_string()))?,
+            at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
+            board,
+            note,
+            who,
+        })
     }
 
     pub fn huddles(&self, board: Option<&str>, limit: usize) -> Result<Vec<Huddle>, StoreError> {

@@ -141,6 +141,31 @@ CREATE TABLE sync_state (
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+ALTER TABLE huddles ADD COLUMN pages TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE safety_marks (
+    board TEXT NOT NULL,
+    day TEXT NOT NULL,
+    mark TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    who TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (board, day)
+) WITHOUT ROWID;
+CREATE INDEX safety_marks_day ON safety_marks (day);
+
+CREATE TABLE safety_history (
+    id INTEGER PRIMARY KEY,
+    board TEXT NOT NULL,
+    day TEXT NOT NULL,
+    mark TEXT NOT NULL,
+    note TEXT NOT NULL,
+    who TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX safety_history_board ON safety_history (board, day);
+"#,
 ];
 
 const INSERT_REJECTION: &str =
@@ -302,6 +327,11 @@ impl Sqlite {
             conn,
             url: url.to_string(),
         })
+    }
+
+    /// The store's URL, for messages.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -819,7 +849,21 @@ fn huddle_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Huddle> {
         started_at: from_ms(r.get(2)?),
         ended_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
         attendees: r.get(4)?,
+        pages: r.get(5)?,
     })
+}
+
+fn safety_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, String, String, i64)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 impl Sqlite {
@@ -938,11 +982,12 @@ impl Sqlite {
         id: i64,
         at: DateTime<Utc>,
         attendees: &str,
+        pages: &str,
     ) -> Result<bool, StoreError> {
         self.conn
             .execute(
-                "UPDATE huddles SET ended_at = ?2, attendees = ?3 WHERE id = ?1 AND ended_at IS NULL",
-                params![id, ms(at), attendees],
+                "UPDATE huddles SET ended_at = ?2, attendees = ?3, pages = ?4 WHERE id = ?1 AND ended_at IS NULL",
+                params![id, ms(at), attendees, pages],
             )
             .map(|n| n == 1)
             .map_err(self.err())
@@ -952,10 +997,81 @@ impl Sqlite {
     pub fn huddles(&self, board: Option<&str>, limit: usize) -> Result<Vec<Huddle>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, board, started_at, ended_at, attendees FROM huddles WHERE ?1 IS NULL OR board = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2")
+            .prepare("SELECT id, board, started_at, ended_at, attendees, pages FROM huddles WHERE ?1 IS NULL OR board = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2")
             .map_err(self.err())?;
         let rows = stmt
             .query_map(params![board, limit as i64], huddle_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+/// A stored safety mark's columns: board, day, mark, note, who, at (decoded by the facade).
+pub type SafetyRow = (String, String, String, String, String, i64);
+
+impl Sqlite {
+    /// Writes a day's mark (replacing the board's earlier mark of that day) and its history line,
+    /// in one transaction.
+    pub fn put_safety_mark(
+        &mut self,
+        board: &str,
+        day: &str,
+        mark: &str,
+        note: &str,
+        who: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let url = self.url.clone();
+        let err = move |source| StoreError::Sqlite {
+            url: url.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(&err)?;
+        tx.execute(
+            "INSERT INTO safety_marks (board, day, mark, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (board, day) DO UPDATE SET mark = excluded.mark, note = excluded.note, who = excluded.who, at = excluded.at",
+            params![board, day, mark, note, who, ms(at)],
+        )
+        .map_err(&err)?;
+        tx.execute(
+            "INSERT INTO safety_history (board, day, mark, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![board, day, mark, note, who, ms(at)],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
+    /// The marks of the given boards from `from` to `to` (YYYY-MM-DD, inclusive), by day.
+    pub fn safety_marks(
+        &self,
+        boards: &[String],
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<SafetyRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT board, day, mark, note, who, at FROM safety_marks WHERE day >= ?1 AND day <= ?2 ORDER BY day, board")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![from, to], safety_from_row)
+            .map_err(self.err())?;
+        let mut out = Vec::new();
+        for r in rows {
+            let r = r.map_err(self.err())?;
+            if boards.contains(&r.0) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every write of a board's marks, newest first (at most `limit`).
+    pub fn safety_history(&self, board: &str, limit: usize) -> Result<Vec<SafetyRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT board, day, mark, note, who, at FROM safety_history WHERE board = ?1 ORDER BY at DESC, id DESC LIMIT ?2")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![board, limit as i64], safety_from_row)
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
     }

@@ -5,266 +5,19 @@
 use axum::Json;
 use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use maud::{Markup, html};
+use maud::html;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Viewer, api_writer};
-use super::pages::{self, Nav};
-use super::{AppError, AppState, ago};
-use crate::actions::{ActionError, ActionStatus, Actions, Draft, Flags, board_name, flags};
+use super::layout::{self, Nav, back_to};
+use super::params::id_of;
+use super::{ApiError, AppError, AppState, ErrorBody, ago, blocking};
+use crate::actions::{ActionError, ActionStatus, Actions, Draft, board_name, flags};
 use crate::config::Config;
 use crate::metrics::Scope;
 use crate::store::{Action, ActionChange, Huddle};
-
-/// A huddle still open after this long is not offered as "running" any more.
-const HUDDLE_OPEN_HOURS: i64 = 2;
-
-impl From<ActionError> for AppError {
-    fn from(e: ActionError) -> AppError {
-        match e {
-            ActionError::NoSuchAction(_) => AppError {
-                status: StatusCode::NOT_FOUND,
-                message: e.to_string(),
-            },
-            ActionError::Store(s) => AppError::internal(s.to_string()),
-            other => AppError::bad_request(other.to_string()),
-        }
-    }
-}
-
-pub fn csrf_field(token: &str) -> Markup {
-    html! { input type="hidden" name="csrf" value=(token); }
-}
-
-/// An id from the path: a number, else a 400 that says so (not axum's plain-text rejection).
-fn id_of(what: &str, raw: &str) -> Result<i64, AppError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| AppError::bad_request(format!("`{raw}` is not {what} number")))
-}
-
-/// Where to go after a form: a local path given by the form, else the board.
-fn back_to(ret: &str, board: &str) -> Redirect {
-    match pages::local_path(ret) {
-        Some(path) => Redirect::to(path),
-        None => {
-            let scope = Scope::from_key(board).unwrap_or_default();
-            Redirect::to(&format!("{}#actions", pages::board_href(&scope, false)))
-        }
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))?
-}
-
-/// What the board shows about actions and huddles, read fresh per request (a few rows).
-pub struct BoardActions {
-    pub here: Vec<Action>,
-    pub raised_here_elsewhere: Vec<Action>,
-    pub huddle: Option<Huddle>,
-}
-
-impl BoardActions {
-    pub fn read(state: &AppState, board: &Scope) -> Result<BoardActions, AppError> {
-        let key = board.key();
-        state.with_store(|s| {
-            let week_ago = Utc::now() - Duration::days(7);
-            let here = s
-                .actions(Some(&key), None)?
-                .into_iter()
-                .filter(|a| a.status != "done" || a.updated_at > week_ago)
-                .collect();
-            let raised_here_elsewhere = s
-                .actions(None, Some(&key))?
-                .into_iter()
-                .filter(|a| a.board != key && (a.status != "done" || a.updated_at > week_ago))
-                .collect();
-            let huddle = s.huddles(Some(&key), 1)?.into_iter().next().filter(|h| {
-                h.ended_at.is_none()
-                    && Utc::now() - h.started_at < Duration::hours(HUDDLE_OPEN_HOURS)
-            });
-            Ok(BoardActions {
-                here,
-                raised_here_elsewhere,
-                huddle,
-            })
-        })
-    }
-}
-
-fn flag_marks(f: Flags) -> Markup {
-    html! {
-        @if f.overdue { " " span class="flag late" title="past its due date" { "overdue" } }
-        @if f.stale { " " span class="flag stale" title="no change for 7 days, or overdue by more than 7 days" { "stale" } }
-    }
-}
-
-fn action_row(token: Option<&str>, a: &Action, ret: &str, cfg: &Config) -> Markup {
-    let now = Utc::now();
-    let today = now.with_timezone(&cfg.plant.tz).date_naive();
-    let f = flags(a, today, now);
-    let csrf = csrf_field(token.unwrap_or_default());
-    html! {
-        li class={"action " (a.status)} data-action=(a.id) {
-            div class="what" {
-                span class={"status " (a.status)} { (a.status) } " "
-                a href=(format!("/actions/{}", a.id)) { (a.title) }
-                (flag_marks(f))
-            }
-            div class="who" {
-                (a.owner) " · due " (a.due)
-                @if !a.orders.is_empty() { " · " @for (i, o) in a.orders.iter().enumerate() { @if i > 0 { ", " } span class="id" { (o) } } }
-            }
-            @if let Some(from) = &a.escalated_from {
-                div class="escalated" {
-                    "▲ escalated from " strong { (board_name(from)) } " " (ago(a.updated_at, now))
-                    @if let Some(r) = &a.escalation_reason { ": " (r) }
-                }
-            }
-            @if let Some(n) = &a.note { div class="note" { "Note: " (n) } }
-            @if token.is_some() && a.status != "done" {
-                details class="act" {
-                    summary { "Change, escalate, close" }
-                    form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
-                        (csrf) input type="hidden" name="return" value=(ret);
-                        input type="hidden" name="op" value="status";
-                        label { "Status " select name="status" {
-                            @for s in ActionStatus::ALL { option value=(s.as_str()) selected[s.as_str() == a.status] { (s.as_str()) } }
-                        } }
-                        " " button type="submit" { "Set" }
-                    }
-                    form method="post" action=(format!("/actions/{}", a.id)) class="grid" {
-                        (csrf) input type="hidden" name="return" value=(ret);
-                        input type="hidden" name="op" value="edit";
-                        label { "What " input name="title" value=(a.title) required maxlength="200"; }
-                        label { "Owner " input name="owner" value=(a.owner) required maxlength="80"; }
-                        label { "Due " input type="date" name="due" value=(a.due) required; }
-                        label { "Orders " input name="orders" value=(a.orders.join(", ")); }
-                        button type="submit" { "Save" }
-                    }
-                    form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
-                        (csrf) input type="hidden" name="return" value=(ret);
-                        input type="hidden" name="op" value="escalate";
-                        label { "Why the team cannot solve it " input name="reason" required maxlength="1000"; }
-                        " " button type="submit" class="escalate" { "Escalate ▲" }
-                    }
-                    @if a.escalated_from.is_some() {
-                        form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
-                            (csrf) input type="hidden" name="return" value=(ret);
-                            input type="hidden" name="op" value="hand_back";
-                            label { "Note for the team " input name="note" required maxlength="1000"; }
-                            " " button type="submit" { "Hand back ▼" }
-                        }
-                    }
-                    form method="post" action=(format!("/actions/{}", a.id)) class="inline" {
-                        (csrf) input type="hidden" name="return" value=(ret);
-                        input type="hidden" name="op" value="resolve";
-                        label { "What was done " input name="note" maxlength="1000"; }
-                        " " button type="submit" { "Resolve ✔" }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The actions section of a board.
-/// The actions section of a board; forms only for a viewer who may write, and not on the TV.
-pub fn section(
-    cfg: &Config,
-    board: &Scope,
-    data: &BoardActions,
-    viewer: &Viewer,
-    kiosk: bool,
-) -> Markup {
-    let token = viewer.csrf().filter(|_| !kiosk);
-    let key = board.key();
-    let ret = format!("{}#actions", pages::board_href(board, false));
-    let today = Utc::now().with_timezone(&cfg.plant.tz).date_naive();
-    let open: Vec<&Action> = data.here.iter().filter(|a| a.status != "done").collect();
-    let done: Vec<&Action> = data.here.iter().filter(|a| a.status == "done").collect();
-    html! {
-        section class={"actions-section" @if open.is_empty() { " none-open" }} id="actions" aria-label="Actions" {
-            div class="actions-head" {
-                h2 { "Actions " span class="count" { "(" (open.len()) " open)" } }
-                @if let Some(token) = token {
-                    @if let Viewer::Writer { who, .. } = viewer {
-                        @if cfg.auth.is_some() {
-                            form method="post" action="/logout" class="inline" {
-                                (csrf_field(token))
-                                span class="note" { "Logged in as " (who) } " " button type="submit" class="quiet" { "Log out" }
-                            }
-                        }
-                    }
-                    @if let Some(h) = &data.huddle {
-                        form method="post" action=(format!("/huddles/{}/end", h.id)) class="inline huddle" {
-                            (csrf_field(token)) input type="hidden" name="return" value=(ret);
-                            span class="running" { "Huddle running since " (h.started_at.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
-                            @for m in board.crews(cfg).iter().flat_map(|c| c.members.iter()) {
-                                " " label class="member" { input type="checkbox" name="present" value=(m); " " (m) }
-                            }
-                            " " label { "Who attended " input name="attendees" placeholder="other names, comma separated" maxlength="1000"; }
-                            " " button type="submit" { "End huddle" }
-                        }
-                    } @else {
-                        form method="post" action="/huddles" class="inline huddle" {
-                            (csrf_field(token)) input type="hidden" name="return" value=(ret);
-                            input type="hidden" name="board" value=(key);
-                            button type="submit" { "Start huddle" }
-                        }
-                    }
-                } @else if !kiosk {
-                    @match viewer {
-                        Viewer::NeedsLogin => a href=(format!("/login?next={}", form_urlencoded::byte_serialize(ret.as_bytes()).collect::<String>())) { "Log in to add or change actions" },
-                        Viewer::ReadOnly => span class="note" { "Read-only board" },
-                        Viewer::Writer { .. } => {},
-                    }
-                }
-            }
-            @if open.is_empty() {
-                p class="empty" { "No open actions." }
-            } @else {
-                ol class="actions" { @for a in &open { (action_row(token, a, &ret, cfg)) } }
-            }
-            @if !data.raised_here_elsewhere.is_empty() {
-                h3 { "Escalated from this board" }
-                ul class="escalations" {
-                    @for a in &data.raised_here_elsewhere {
-                        li data-action=(a.id) {
-                            a href=(format!("/actions/{}", a.id)) { (a.title) }
-                            " — now on " strong { (board_name(&a.board)) } ", " (a.status)
-                            (flag_marks(flags(a, today, Utc::now())))
-                        }
-                    }
-                }
-            }
-            @if !done.is_empty() {
-                p class="note" { "Done in the last 7 days: " @for (i, a) in done.iter().enumerate() { @if i > 0 { "; " } a href=(format!("/actions/{}", a.id)) { (a.title) } } }
-            }
-            @if let Some(token) = token {
-                details class="add" open[open.is_empty()] {
-                    summary { "Add an action" }
-                    form method="post" action="/actions" class="grid" {
-                        (csrf_field(token)) input type="hidden" name="return" value=(ret);
-                        input type="hidden" name="board" value=(key);
-                        label { "What " input name="title" required maxlength="200" placeholder="e.g. order spare seals for pump 7"; }
-                        label { "Owner " input name="owner" required maxlength="80"; }
-                        label { "Due " input type="date" name="due" required value=((today + Duration::days(7)).to_string()); }
-                        label { "Orders " input name="orders" placeholder="WO-1, WO-2"; }
-                        button type="submit" { "Add" }
-                    }
-                }
-            }
-        }
-    }
-}
 
 #[derive(Deserialize)]
 pub struct NewActionForm {
@@ -396,8 +149,8 @@ pub async fn detail(
     let body = html! {
         h1 { (action.title) }
         p {
-            "On the " a href=(format!("{}#actions", pages::board_href(&board, false))) { (board.label()) } " board"
-            @if action.origin != action.board { ", raised on " a href=(pages::board_href(&origin, false)) { (origin.label()) } }
+            "On the " a href=(format!("{}#actions", layout::board_href(&board, false))) { (board.label()) } " board"
+            @if action.origin != action.board { ", raised on " a href=(layout::board_href(&origin, false)) { (origin.label()) } }
             ". Owner " strong { (action.owner) } ", due " (action.due) ", " (action.status) "."
         }
         @if !action.orders.is_empty() { p { "Orders: " (action.orders.join(", ")) } }
@@ -412,7 +165,7 @@ pub async fn detail(
         }
     };
     Ok(Html(
-        pages::layout(
+        layout::layout(
             &format!("Action {id} — Gemba"),
             &nav,
             None,
@@ -465,12 +218,15 @@ pub async fn end_huddle(
 ) -> Result<Response, AppError> {
     let id = id_of("a huddle", &id)?;
     // Tick boxes repeat `present`; typed names come in `attendees`.
-    let (mut csrf, mut ret, mut typed) = (String::new(), String::new(), Vec::new());
+    // The TV sends the agenda pages it showed in `pages` (docs/huddle.md).
+    let (mut csrf, mut ret, mut typed, mut pages) =
+        (String::new(), String::new(), Vec::new(), String::new());
     for (k, v) in form_urlencoded::parse(&body) {
         match k.as_ref() {
             "csrf" => csrf = v.into_owned(),
             "return" => ret = v.into_owned(),
             "present" | "attendees" => typed.push(v.into_owned()),
+            "pages" => pages = v.into_owned(),
             _ => {}
         }
     }
@@ -479,9 +235,11 @@ pub async fn end_huddle(
     if attendees.chars().count() > 1000 {
         return Err(AppError::bad_request("attendees: at most 1000 characters"));
     }
+    let pages = crate::huddle::pages_shown(&pages).join(",");
     let st = state.clone();
     let ended =
-        blocking(move || Ok(st.with_store(|s| s.end_huddle(id, Utc::now(), &attendees))?)).await?;
+        blocking(move || Ok(st.with_store(|s| s.end_huddle(id, Utc::now(), &attendees, &pages))?))
+            .await?;
     if !ended {
         return Err(AppError {
             status: StatusCode::NOT_FOUND,
@@ -551,7 +309,7 @@ pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, App
                 thead { tr { th { "board" } th class="num" { "huddles, last 28 days" } th { "last" } } }
                 tbody {
                     @for (b, n, last) in &per_board {
-                        tr { td { a href=(pages::board_href(&Scope::from_key(b).unwrap_or_default(), false)) { (board_name(b)) } } td class="num" { (n) } td { (last.map(|t| ago(t, Utc::now())).unwrap_or_default()) } }
+                        tr { td { a href=(layout::board_href(&Scope::from_key(b).unwrap_or_default(), false)) { (board_name(b)) } } td class="num" { (n) } td { (last.map(|t| ago(t, Utc::now())).unwrap_or_default()) } }
                     }
                 }
             }
@@ -574,7 +332,7 @@ pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, App
         }
     };
     Ok(
-        Html(pages::layout("Huddles — Gemba", &nav, None, false, None, body).into_string())
+        Html(layout::layout("Huddles — Gemba", &nav, None, false, None, body).into_string())
             .into_response(),
     )
 }
@@ -610,12 +368,12 @@ pub struct ActionsParams {
 /// Actions on a board (or all), the most recently changed first.
 #[utoipa::path(get, path = "/api/v1/actions", params(ActionsParams), responses(
     (status = 200, description = "The actions", body = [ActionBody]),
-    (status = 400, description = "An unknown board", body = super::api::ErrorBody),
+    (status = 400, description = "An unknown board", body = ErrorBody),
 ))]
 pub async fn api_list(
     State(state): State<AppState>,
     Query(p): Query<ActionsParams>,
-) -> Result<Json<Vec<ActionBody>>, super::api::ApiError> {
+) -> Result<Json<Vec<ActionBody>>, ApiError> {
     let board = match p.board.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         Some(b) => Some(
             crate::actions::board(state.config(), b)
@@ -647,13 +405,13 @@ pub struct NewActionBody {
 
 #[utoipa::path(post, path = "/api/v1/actions", request_body = NewActionBody, responses(
     (status = 201, description = "Created", body = ActionBody),
-    (status = 400, description = "A missing or bad field", body = super::api::ErrorBody),
+    (status = 400, description = "A missing or bad field", body = ErrorBody),
 ))]
 pub async fn api_create(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(b): Json<NewActionBody>,
-) -> Result<(StatusCode, Json<ActionBody>), super::api::ApiError> {
+) -> Result<(StatusCode, Json<ActionBody>), ApiError> {
     let who = api_writer(&state, &headers)?;
     let st = state.clone();
     let a = blocking(move || {
@@ -696,15 +454,15 @@ pub struct ActionOpBody {
 
 #[utoipa::path(post, path = "/api/v1/actions/{id}", request_body = ActionOpBody, responses(
     (status = 200, description = "The action after the change", body = ActionBody),
-    (status = 400, description = "A missing reason, a bad field or operation", body = super::api::ErrorBody),
-    (status = 404, description = "No such action", body = super::api::ErrorBody),
+    (status = 400, description = "A missing reason, a bad field or operation", body = ErrorBody),
+    (status = 404, description = "No such action", body = ErrorBody),
 ))]
 pub async fn api_op(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(b): Json<ActionOpBody>,
-) -> Result<Json<ActionBody>, super::api::ApiError> {
+) -> Result<Json<ActionBody>, ApiError> {
     let id = id_of("an action", &id)?;
     let who = api_writer(&state, &headers)?;
     let st = state.clone();

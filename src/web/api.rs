@@ -1,55 +1,22 @@
 //! The JSON API under `/api/v1/`: the same numbers as the board, with the same parameters.
-//! Its OpenAPI document is generated from these handlers and types (utoipa).
+//! Its OpenAPI document (`openapi.rs`) is generated from these handlers and types (utoipa).
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
 
-use super::pages::{self, OrdersParams};
-use super::{AppError, AppState};
+use super::panels::lanes;
+use super::params::{
+    OrdersParams, PER_PAGE, checked_scope, id_of, parse_date_param, parse_trend_query, parse_window,
+};
+use super::{ApiError, AppError, AppState, ErrorBody};
 use crate::metrics::orders::{OrderPage, OrderRow};
-use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
-use crate::pull::{CrewPull, PullPlan, PullRequest, Ranked, Stop, Suggestion, TooBig, Unassigned};
+use crate::metrics::{Kpis, Scope};
+use crate::pull::{PullPlan, PullRequest};
 use crate::report;
-
-/// API errors are JSON: `{"error": "..."}` with the status.
-pub struct ApiError(pub AppError);
-
-impl From<AppError> for ApiError {
-    fn from(e: AppError) -> ApiError {
-        ApiError(e)
-    }
-}
-
-impl From<crate::metrics::MetricsError> for ApiError {
-    fn from(e: crate::metrics::MetricsError) -> ApiError {
-        ApiError(e.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.0.status,
-            Json(ErrorBody {
-                error: self.0.message,
-            }),
-        )
-            .into_response()
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What was wrong, in words a person can act on.
-    pub error: String,
-}
 
 /// Scope and time of a metrics query.
 #[derive(Debug, Deserialize, IntoParams, Default)]
@@ -64,30 +31,6 @@ pub struct KpisParams {
     pub crew: Option<String>,
 }
 
-pub fn parse_window(v: &Option<String>) -> Result<Option<u32>, AppError> {
-    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => match s.parse::<u32>() {
-            Ok(n) if (1..=3650).contains(&n) => Ok(Some(n)),
-            _ => Err(AppError::bad_request(format!(
-                "window_days: `{s}` must be a whole number of days from 1 to 3650"
-            ))),
-        },
-    }
-}
-
-pub fn parse_as_of(v: &Option<String>) -> Result<Option<NaiveDate>, AppError> {
-    parse_date_param("as_of", v)
-}
-
-/// An optional date parameter, YYYY-MM-DD; a bad one is a 400 naming the parameter.
-pub fn parse_date_param(name: &str, v: &Option<String>) -> Result<Option<NaiveDate>, AppError> {
-    v.as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| pages::parse_date(name, s))
-        .transpose()
-}
-
 /// Every metric of docs/metrics.md for one scope and date, with `by_crew` and data quality.
 #[utoipa::path(get, path = "/api/v1/kpis", params(KpisParams), responses(
     (status = 200, description = "The metrics, as `gemba kpis --format json` prints them", body = Kpis),
@@ -97,8 +40,8 @@ pub async fn kpis(
     State(state): State<AppState>,
     Query(p): Query<KpisParams>,
 ) -> Result<Json<Kpis>, ApiError> {
-    let scope = pages::checked_scope(&state, p.site, p.area, p.crew)?;
-    let as_of = parse_as_of(&p.as_of)?;
+    let scope = checked_scope(&state, p.site, p.area, p.crew)?;
+    let as_of = parse_date_param("as_of", &p.as_of)?;
     let window = parse_window(&p.window_days)?;
     let k = tokio::task::spawn_blocking(move || state.loaded().engine.kpis(as_of, window, &scope))
         .await
@@ -131,8 +74,8 @@ pub async fn pull(
 ) -> Result<Json<PullPlan>, ApiError> {
     let req = PullRequest {
         date: parse_date_param("date", &p.date)?,
-        scope: pages::checked_scope(&state, p.site, p.area, p.crew)?,
-        technicians: super::lanes::technicians(raw.as_deref())?,
+        scope: checked_scope(&state, p.site, p.area, p.crew)?,
+        technicians: lanes::technicians(raw.as_deref())?,
     };
     let plan = tokio::task::spawn_blocking(move || state.loaded().engine.pull(&req))
         .await
@@ -178,7 +121,7 @@ pub async fn trend(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let p = pages::parse_trend_query(&state, raw.as_deref())?;
+    let p = parse_trend_query(&state, raw.as_deref())?;
     if p.scopes.len() != 1 {
         return Err(AppError::bad_request(
             "the trend API takes one scope (site, area, crew); the trends page compares several",
@@ -225,8 +168,8 @@ pub async fn orders(
     Query(p): Query<OrdersParams>,
 ) -> Result<Json<OrdersBody>, ApiError> {
     let q = p.query(&state, true)?;
-    let per_page = q.limit.unwrap_or(pages::PER_PAGE);
-    let OrderPage { total, orders, .. } = pages::run_orders(&state, q).await?;
+    let per_page = q.limit.unwrap_or(PER_PAGE);
+    let OrderPage { total, orders, .. } = state.orders(q).await?;
     Ok(Json(OrdersBody {
         total,
         page: p.page.unwrap_or(1),
@@ -326,9 +269,7 @@ pub async fn import(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RunDetail>, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| AppError::bad_request(format!("`{id}` is not a run number")))?;
+    let id = id_of("a run", &id)?;
     let (run, rej) = tokio::task::spawn_blocking(move || {
         state.with_store(|s| Ok::<_, crate::store::StoreError>((s.run(id)?, s.rejections(id)?)))
     })
@@ -351,77 +292,4 @@ pub async fn import(
             })
             .collect(),
     }))
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Gemba API",
-        description = "The lean maintenance board's numbers: docs/metrics.md defines every key."
-    ),
-    paths(
-        kpis,
-        trend,
-        orders,
-        pull,
-        imports,
-        import,
-        super::actions::api_list,
-        super::actions::api_create,
-        super::actions::api_op
-    ),
-    components(schemas(
-        super::actions::ActionBody,
-        super::actions::NewActionBody,
-        super::actions::ActionOpBody,
-        PullPlan,
-        CrewPull,
-        Suggestion,
-        TooBig,
-        Stop,
-        Ranked,
-        Unassigned,
-        Kpis,
-        Metrics,
-        AgeBuckets,
-        Quality,
-        CrewMetrics,
-        Scope,
-        OrderRow,
-        OrdersBody,
-        RunBody,
-        RunDetail,
-        RejectionBody,
-        TrendBody,
-        ErrorBody,
-        crate::model::Kind,
-        crate::model::Status
-    ))
-)]
-pub struct ApiDoc;
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/kpis", get(kpis))
-        .route("/trend", get(trend))
-        .route("/orders", get(orders))
-        .route("/pull", get(pull))
-        .route(
-            "/actions",
-            get(super::actions::api_list).post(super::actions::api_create),
-        )
-        .route("/actions/{id}", axum::routing::post(super::actions::api_op))
-        .route("/imports", get(imports))
-        .route("/imports/{id}", get(import))
-        .route("/openapi.json", get(openapi))
-        .fallback(|| async {
-            ApiError(AppError {
-                status: StatusCode::NOT_FOUND,
-                message: "no such API route; see /api/v1/openapi.json".into(),
-            })
-        })
 }

@@ -22,7 +22,8 @@ use maud::html;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::pages::{self, Nav};
+use super::layout::{self, Nav};
+use super::params::{CsrfForm, local_path};
 use super::{AppError, AppState};
 use crate::config::Config;
 
@@ -257,7 +258,7 @@ pub struct LoginQuery {
 }
 
 fn local(next: &str) -> &str {
-    pages::local_path(next).unwrap_or("/")
+    local_path(next).unwrap_or("/")
 }
 
 fn login_page(
@@ -284,7 +285,7 @@ fn login_page(
         }
     };
     Ok(Html(
-        pages::layout("Log in — Gemba", &nav, None, false, None, body).into_string(),
+        layout::layout("Log in — Gemba", &nav, None, false, None, body).into_string(),
     ))
 }
 
@@ -378,7 +379,7 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<pages::CsrfForm>,
+    axum::Form(f): axum::Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     Viewer::of(&state, &headers).check(&f.csrf)?;
     let mut r = Redirect::to("/").into_response();

@@ -3,14 +3,26 @@
 //! version, reloads the metrics engine when an import lands, and writes the daily snapshot;
 //! board data is computed once per scope and reused until the data or the minute changes.
 
-pub mod actions;
-pub mod api;
+// Shared by every page: the shell, parsing, charts, who may write, the scheduler, the panels.
 pub mod auth;
-pub mod board;
 pub mod charts;
 pub mod jobs;
-pub mod lanes;
-pub mod pages;
+pub mod layout;
+pub mod panels;
+pub mod params;
+
+// Page modules: each imports the shared modules above and never another page module.
+pub mod actions;
+pub mod api;
+pub mod board;
+pub mod imports;
+pub mod orders;
+
+pub mod trends;
+pub mod welcome;
+
+// The JSON API's routes and its OpenAPI document.
+pub mod openapi;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -97,6 +109,20 @@ impl From<MetricsError> for AppError {
     }
 }
 
+impl From<crate::actions::ActionError> for AppError {
+    fn from(e: crate::actions::ActionError) -> AppError {
+        use crate::actions::ActionError;
+        match e {
+            ActionError::NoSuchAction(_) => AppError {
+                status: StatusCode::NOT_FOUND,
+                message: e.to_string(),
+            },
+            ActionError::Store(s) => AppError::internal(s.to_string()),
+            other => AppError::bad_request(other.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         AppError::internal(e.to_string())
@@ -105,8 +131,51 @@ impl From<StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (self.status, pages::error_page(self.status, &self.message)).into_response()
+        (self.status, layout::error_page(self.status, &self.message)).into_response()
     }
+}
+
+/// API errors are JSON: `{"error": "..."}` with the status.
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> ApiError {
+        ApiError(e)
+    }
+}
+
+impl From<MetricsError> for ApiError {
+    fn from(e: MetricsError) -> ApiError {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.0.status,
+            axum::Json(ErrorBody {
+                error: self.0.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+/// The body of every API error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, in words a person can act on.
+    pub error: String,
+}
+
+/// Runs blocking work (the store, a computation) off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))?
 }
 
 impl AppState {
@@ -283,6 +352,15 @@ impl AppState {
         }
     }
 
+    /// A page of orders from the current engine (blocking work, off the runtime).
+    pub async fn orders(
+        &self,
+        q: crate::metrics::orders::OrderQuery,
+    ) -> Result<crate::metrics::orders::OrderPage, AppError> {
+        let me = self.clone();
+        blocking(move || Ok(me.loaded().engine.orders(&q)?)).await
+    }
+
     fn compute_lock(&self, scope: &Scope) -> Arc<tokio::sync::Mutex<()>> {
         self.inner
             .computing
@@ -322,13 +400,14 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(board::plant_board))
         .route("/board", get(board::scoped_board))
-        .route("/trends", get(pages::trends_page))
-        .route("/trends.csv", get(pages::trends_csv))
-        .route("/orders", get(pages::orders_page))
-        .route("/orders.csv", get(pages::orders_csv))
-        .route("/imports", get(pages::imports_page))
-        .route("/imports/{id}", get(pages::import_page))
-        .route("/demo", post(pages::load_demo))
+        .route("/welcome", get(welcome::page))
+        .route("/trends", get(trends::trends_page))
+        .route("/trends.csv", get(trends::trends_csv))
+        .route("/orders", get(orders::orders_page))
+        .route("/orders.csv", get(orders::orders_csv))
+        .route("/imports", get(imports::imports_page))
+        .route("/imports/{id}", get(imports::import_page))
+        .route("/demo", post(welcome::load_demo))
         .route("/actions", post(actions::create_form))
         .route("/actions/{id}", get(actions::detail).post(actions::op_form))
         .route(
@@ -364,7 +443,7 @@ pub fn app(state: AppState) -> Router {
                 )
             }),
         )
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", openapi::routes())
         .fallback(|| async {
             AppError {
                 status: StatusCode::NOT_FOUND,

@@ -6,23 +6,24 @@ use std::time::Instant;
 
 use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::actions::{self, BoardActions};
-use super::auth::Viewer;
-use super::charts;
-use super::lanes;
-use super::pages::{self, Nav};
-use super::{AppError, AppState, Loaded};
 use crate::config::{Config, Rag};
 use crate::metrics::orders::{OrderPage, OrderQuery, SortKey};
 use crate::metrics::{AgeBuckets, Metrics, Scope, end_of_day};
 use crate::model::{Kind, Status};
 use crate::pull::{PullPlan, PullRequest};
 use crate::report::format_value;
+use crate::web::auth::Viewer;
+use crate::web::charts;
+use crate::web::layout::{self, Nav};
+use crate::web::panels::actions::{self, BoardActions};
+use crate::web::panels::lanes;
+use crate::web::params::checked_scope;
+use crate::web::{AppError, AppState, Loaded};
 
 /// Which way is better for a tile's number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,7 +263,7 @@ pub async fn scoped_board(
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
     let kiosk = p.kiosk();
-    let scope = pages::checked_scope(&state, p.site, p.area, p.crew)?;
+    let scope = checked_scope(&state, p.site, p.area, p.crew)?;
     let viewer = Viewer::of(&state, &headers);
     render(state, scope, kiosk, raw, viewer).await
 }
@@ -276,7 +277,7 @@ async fn render(
 ) -> Result<Response, AppError> {
     let loaded = state.loaded();
     if loaded.orders == 0 {
-        return Ok(Html(pages::welcome(&state, &viewer).into_string()).into_response());
+        return Ok(Redirect::to("/welcome").into_response());
     }
     let technicians = lanes::technicians(raw.as_deref())?;
     let data = state.board(scope.clone()).await?;
@@ -302,7 +303,7 @@ async fn render(
     let (acts, warnings) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
         Ok((
             BoardActions::read(&st, &board_scope)?,
-            super::jobs::warnings(&st, Utc::now())?,
+            crate::web::jobs::warnings(&st, Utc::now())?,
         ))
     })
     .await
@@ -336,7 +337,7 @@ fn next_in_rotation(cfg: &Config, scope: &Scope) -> Option<String> {
         .iter()
         .position(|s| *s == key)
         .map_or(0, |i| (i + 1) % list.len());
-    Some(pages::board_href(&Scope::from_key(&list[i])?, true))
+    Some(layout::board_href(&Scope::from_key(&list[i])?, true))
 }
 
 fn arrow(t: &Tile) -> Markup {
@@ -422,7 +423,7 @@ pub fn page(
     let now = Utc::now();
     let refresh = kiosk.then(|| {
         let next =
-            next_in_rotation(cfg, &d.scope).unwrap_or_else(|| pages::board_href(&d.scope, true));
+            next_in_rotation(cfg, &d.scope).unwrap_or_else(|| layout::board_href(&d.scope, true));
         format!("{}; url={}", cfg.board.refresh_seconds, next)
     });
     let title = format!("{} — {}", d.scope.label(), cfg.plant.name);
@@ -437,8 +438,8 @@ pub fn page(
                 @if kiosk {
                     div class="clock" id="clock" { (now.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
                 }
-                (pages::freshness(loaded, now, cfg))
-                (super::jobs::warnings_markup(live.warnings))
+                (layout::freshness(loaded, now, cfg))
+                (crate::web::jobs::warnings_markup(live.warnings))
             }
         }
         section class="tiles" aria-label="Key figures" {
@@ -451,9 +452,9 @@ pub fn page(
             (charts::line_chart("Orders per week: created vs completed", weeks, &[("created", &d.created_weekly), ("completed", &d.completed_weekly)], None, 0))
         }
         section class="lists" {
-            (order_list(&format!("New breakdowns and repairs since {}", d.since.format("%A")), "Emergency and corrective orders created since the start of the previous working day", &d.new_reactive, &pages::orders_href(&d.scope, "kind=emergency,corrective&sort=created&dir=desc"), ListKind::New, cfg))
-            (order_list("Overdue, oldest first", "Open orders past their due date", &d.overdue, &pages::orders_href(&d.scope, "overdue=1&sort=due"), ListKind::Overdue, cfg))
-            (order_list(&format!("Stuck: on hold, or in progress over {} days", cfg.board.stuck_after_days), "Work that is blocked", &d.stuck, &pages::orders_href(&d.scope, "status=on_hold,in_progress&sort=age"), ListKind::Stuck, cfg))
+            (order_list(&format!("New breakdowns and repairs since {}", d.since.format("%A")), "Emergency and corrective orders created since the start of the previous working day", &d.new_reactive, &layout::orders_href(&d.scope, "kind=emergency,corrective&sort=created&dir=desc"), ListKind::New, cfg))
+            (order_list("Overdue, oldest first", "Open orders past their due date", &d.overdue, &layout::orders_href(&d.scope, "overdue=1&sort=due"), ListKind::Overdue, cfg))
+            (order_list(&format!("Stuck: on hold, or in progress over {} days", cfg.board.stuck_after_days), "Work that is blocked", &d.stuck, &layout::orders_href(&d.scope, "status=on_hold,in_progress&sort=age"), ListKind::Stuck, cfg))
             div class="panel" {
                 h2 { "Age of open orders" }
                 (charts::age_histogram(&d.age))
@@ -463,7 +464,7 @@ pub fn page(
         (actions::section(cfg, &d.scope, live.actions, live.viewer, kiosk))
         (lanes::section(cfg, live.pull, kiosk))
     };
-    pages::layout(
+    layout::layout(
         &title,
         &d.nav,
         Some(&d.scope),
@@ -500,7 +501,7 @@ fn order_list(
                             tr class={"p" (o.priority)} {
                                 td class="prio" title="priority" { "P" (o.priority) }
                                 td class="what" {
-                                    (pages::order_link(cfg, &o.source, &o.id))
+                                    (layout::order_link(cfg, &o.source, &o.id))
                                     " " span class="title" { (o.title) }
                                     @if let Some(a) = &o.asset_name { span class="asset" { " · " (a) } }
                                 }

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 
-use super::AppError;
-use super::pages;
 use crate::config::Config;
 use crate::metrics::Scope;
 use crate::metrics::orders::OrderRow;
 use crate::pull::{CrewPull, PullPlan, Unassigned, number};
+use crate::web::AppError;
+use crate::web::layout;
 
 /// The prefix of a what-if parameter: `technicians.Process Mechanical=5`.
 pub const TECHNICIANS: &str = "technicians.";
@@ -47,7 +47,7 @@ pub fn is_what_if(cfg: &Config, technicians: &HashMap<String, f64>) -> bool {
 
 fn order_cell(cfg: &Config, o: &OrderRow) -> Markup {
     html! {
-        (pages::order_link(cfg, &o.source, &o.id))
+        (layout::order_link(cfg, &o.source, &o.id))
         " " span class="title" { (o.title) }
         @if let Some(a) = o.asset_name.as_ref().or(o.asset_id.as_ref()) { span class="asset" { " · " (a) } }
     }
@@ -173,7 +173,7 @@ fn unassigned_markup(cfg: &Config, u: &Unassigned, scope: &Scope) -> Markup {
                     }
                 }
                 @if u.total > u.orders.len() {
-                    a class="more" href=(pages::orders_href(scope, "status=approved,ready,scheduled&sort=priority")) { "all open orders →" }
+                    a class="more" href=(layout::orders_href(scope, "status=approved,ready,scheduled&sort=priority")) { "all open orders →" }
                 }
             }
         }
@@ -208,7 +208,7 @@ pub fn section(cfg: &Config, plan: &PullPlan, kiosk: bool) -> Markup {
                     @if what_if {
                         p class="whatif-note" {
                             "What-if: technicians changed for today. "
-                            a href=(format!("{}#pull", pages::board_href(&plan.scope, false))) { "Back to the configured crews" }
+                            a href=(format!("{}#pull", layout::board_href(&plan.scope, false))) { "Back to the configured crews" }
                         }
                     }
                     (lanes)

@@ -1,0 +1,83 @@
+//! The JSON API's routes under `/api/v1/` and its OpenAPI document, generated (utoipa) from the
+//! handlers and types of the page modules that answer them.
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+use super::{ApiError, AppError, AppState, ErrorBody, actions, api};
+use crate::metrics::orders::OrderRow;
+use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
+use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassigned};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gemba API",
+        description = "The lean maintenance board's numbers: docs/metrics.md defines every key."
+    ),
+    paths(
+        api::kpis,
+        api::trend,
+        api::orders,
+        api::pull,
+        api::imports,
+        api::import,
+        actions::api_list,
+        actions::api_create,
+        actions::api_op
+    ),
+    components(schemas(
+        actions::ActionBody,
+        actions::NewActionBody,
+        actions::ActionOpBody,
+        PullPlan,
+        CrewPull,
+        Suggestion,
+        TooBig,
+        Stop,
+        Ranked,
+        Unassigned,
+        Kpis,
+        Metrics,
+        AgeBuckets,
+        Quality,
+        CrewMetrics,
+        Scope,
+        OrderRow,
+        api::OrdersBody,
+        api::RunBody,
+        api::RunDetail,
+        api::RejectionBody,
+        api::TrendBody,
+        ErrorBody,
+        crate::model::Kind,
+        crate::model::Status
+    ))
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/kpis", get(api::kpis))
+        .route("/trend", get(api::trend))
+        .route("/orders", get(api::orders))
+        .route("/pull", get(api::pull))
+        .route("/actions", get(actions::api_list).post(actions::api_create))
+        .route("/actions/{id}", axum::routing::post(actions::api_op))
+        .route("/imports", get(api::imports))
+        .route("/imports/{id}", get(api::import))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async {
+            ApiError(AppError {
+                status: StatusCode::NOT_FOUND,
+                message: "no such API route; see /api/v1/openapi.json".into(),
+            })
+        })
+}

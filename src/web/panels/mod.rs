@@ -1,0 +1,5 @@
+//! The panels a board is made of, shared by its page and its TV pages: the action log, the pull
+//! lanes and the safety cross. Panels render plain data; they hold no routes.
+
+pub mod actions;
+pub mod lanes;
