@@ -572,15 +572,221 @@ pub fn load_into(
     };
     let mut tx = store.begin_import(&meta, true)?;
     let mut counts = RunCounts::default();
+    let (seed, until, now, days) = (p.seed, p.until, p.now, p.days);
     for o in orders(p) {
         tx.upsert(o)?;
         counts.read += 1;
         counts.upserted += 1;
     }
     tx.commit(counts)?;
+    history_into(store, config, seed, until, now, days)?;
     let engine = crate::metrics::Engine::load(store, config)?;
     engine.write_snapshots(store)?;
     Ok(counts.upserted)
+}
+
+/// Days of huddle and safety history the demo plant brings (at most its days of orders).
+pub const HISTORY_DAYS: i64 = 100;
+
+/// What the daily management system of the demo plant left behind: the crews' morning huddles on
+/// most working days (the areas' weekly), a safety cross marked on the days of a huddle (mostly
+/// safe; near misses, a few first-aid cases, one lost-time case), and a handful of actions, some
+/// done, one overdue, one escalated. Written once: a store that already has huddles or marks
+/// keeps its own records. Deterministic per seed.
+pub fn history_into(
+    store: &mut crate::store::Store,
+    config: &crate::config::Config,
+    seed: u64,
+    until: NaiveDate,
+    now: DateTime<Utc>,
+    days: u32,
+) -> Result<(), crate::store::StoreError> {
+    use crate::safety::{DayMark, Mark};
+    if !store.huddles(None, 1)?.is_empty() {
+        return Ok(());
+    }
+    let tz = config.plant.tz;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5afe_c055);
+    let at = |day: NaiveDate, h: u32, m: u32| {
+        local_to_utc(tz, day.and_hms_opt(h, m, 0).expect("a time of day"))
+    };
+    let near_misses = [
+        "oil on the floor by line 2, cleaned and marked",
+        "guard left open on the conveyor after a PM",
+        "forklift passed close to the workshop door",
+        "ladder with a cracked rung found in the store",
+        "hot surface on the steam valve without a sign",
+    ];
+    let cases = [
+        "cut on a finger changing a blade, plaster from the first-aid box",
+        "splash of cleaning agent on the forearm, rinsed",
+        "bruised hand when a spanner slipped",
+    ];
+    let areas: Vec<String> = {
+        let mut a: Vec<String> = config.crews.iter().filter_map(|c| c.area.clone()).collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    let today = until;
+    for back in (0..HISTORY_DAYS.min(i64::from(days))).rev() {
+        let day = today - Duration::days(back);
+        if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            continue;
+        }
+        for (ci, crew) in config.crews.iter().enumerate() {
+            let board = format!("crew:{}", crew.name);
+            // Today's huddle has not been held yet: the demo starts before it.
+            if back == 0 || rng.random_bool(0.1) {
+                continue;
+            }
+            let start = at(day, 7, rng.random_range(0..6));
+            if start > now {
+                continue;
+            }
+            let minutes = rng.random_range(7..14);
+            let id = store.start_huddle(&board, start)?;
+            let present: Vec<&str> = crew
+                .members
+                .iter()
+                .filter(|_| rng.random_bool(0.85))
+                .map(String::as_str)
+                .collect();
+            store.end_huddle(
+                id,
+                start + Duration::minutes(minutes),
+                &present.join(", "),
+                "safety,problems,pull,actions",
+            )?;
+            let roll: f64 = rng.random();
+            let (mark, note) = if back == 23.min(i64::from(days) - 1) && ci == 0 {
+                (
+                    Mark::LostTime,
+                    "strained back lifting a gearbox without the hoist; off two days".to_string(),
+                )
+            } else if roll < 0.015 {
+                (
+                    Mark::FirstAid,
+                    cases[rng.random_range(0..cases.len())].to_string(),
+                )
+            } else if roll < 0.07 {
+                (
+                    Mark::NearMiss,
+                    near_misses[rng.random_range(0..near_misses.len())].to_string(),
+                )
+            } else {
+                (Mark::Safe, String::new())
+            };
+            store.put_safety_mark(&DayMark {
+                board,
+                day,
+                mark,
+                note,
+                who: present.first().unwrap_or(&"team leader").to_string(),
+                at: start + Duration::minutes(2),
+            })?;
+        }
+        if day.weekday() == Weekday::Mon && back > 0 {
+            for area in &areas {
+                let start = at(day, 9, 30);
+                let id = store.start_huddle(&format!("area:{area}"), start)?;
+                store.end_huddle(
+                    id,
+                    start + Duration::minutes(rng.random_range(12..20)),
+                    "area supervisor, team leaders",
+                    "safety,problems,pull,actions",
+                )?;
+            }
+        }
+    }
+    demo_actions(store, config, today, now)
+}
+
+/// A few actions of the last weeks on the crews' boards: done, open, one overdue, one escalated.
+fn demo_actions(
+    store: &mut crate::store::Store,
+    config: &crate::config::Config,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), crate::store::StoreError> {
+    use crate::actions::{ActionError, Actions, Draft};
+    let tz = config.plant.tz;
+    let plan = [
+        (
+            "Order spare mechanical seals for the CIP pumps",
+            -20,
+            7,
+            "done",
+        ),
+        ("Label the isolation points on filler 3", -12, 5, "done"),
+        (
+            "Agree a PM window with production for the boiler feed pump",
+            -9,
+            3,
+            "overdue",
+        ),
+        (
+            "Replace the worn hoist chain in the workshop",
+            -6,
+            10,
+            "escalated",
+        ),
+        (
+            "Check the compressor room ventilation after the near miss",
+            -2,
+            5,
+            "open",
+        ),
+    ];
+    for (ci, crew) in config.crews.iter().enumerate().take(3) {
+        for (i, (title, created, due_in, fate)) in plan.iter().enumerate() {
+            if (i + ci) % 2 == 1 && *fate != "escalated" {
+                continue;
+            }
+            let created = today + Duration::days(*created);
+            let when = local_to_utc(tz, created.and_hms_opt(7, 8, 0).expect("07:08"));
+            if when > now {
+                continue;
+            }
+            let owner = crew.members.get(i % crew.members.len().max(1)).cloned();
+            let mut a = Actions {
+                store,
+                cfg: config,
+                who: "demo plant",
+                now: when,
+            };
+            let result = (|| -> Result<(), ActionError> {
+                let id = a.create(
+                    &format!("crew:{}", crew.name),
+                    &Draft {
+                        title: title.to_string(),
+                        owner: owner.unwrap_or_else(|| "team leader".into()),
+                        due: (created + Duration::days(*due_in)).to_string(),
+                        orders: String::new(),
+                    },
+                )?;
+                a.now = when + Duration::days(2);
+                match *fate {
+                    "done" => a.resolve(id, "done and checked at the huddle")?,
+                    "escalated" => {
+                        a.escalate(
+                            id,
+                            "needs a budget and a supplier the crew cannot order from",
+                        )?;
+                    }
+                    _ => {}
+                }
+                Ok(())
+            })();
+            match result {
+                Ok(()) => {}
+                Err(ActionError::Store(e)) => return Err(e),
+                // The shipped plan is valid for every config with crews.
+                Err(e) => tracing::warn!("demo action `{title}`: {e}"),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The header of the `generic` CSV profile, in the order `write_csv` writes.

@@ -164,18 +164,10 @@ pub async fn detail(
             }
         }
     };
-    Ok(Html(
-        layout::layout(
-            &format!("Action {id} — Gemba"),
-            &nav,
-            None,
-            false,
-            None,
-            body,
-        )
-        .into_string(),
+    Ok(
+        Html(layout::layout(&format!("Action {id} — Gemba"), &nav, None, body).into_string())
+            .into_response(),
     )
-    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -283,9 +275,32 @@ fn huddle_rows(state: &AppState, limit: usize) -> Result<Vec<HuddleRow>, AppErro
 /// `/huddles`: how regularly each board holds its huddle, and what came of each.
 pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, AppError> {
     let st = state.clone();
-    let rows = blocking(move || huddle_rows(&st, 500)).await?;
     let cfg = state.config();
     let tz = cfg.plant.tz;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let boards: Vec<String> = crate::safety::all_boards(cfg)
+        .iter()
+        .map(Scope::key)
+        .collect();
+    let (rows, marks) = blocking(move || {
+        let marks = st.with_store(|s| {
+            s.safety_marks(
+                &boards,
+                today - Duration::days(crate::safety::MAX_DAYS_BACK),
+                today,
+            )
+        })?;
+        Ok((huddle_rows(&st, 500)?, marks))
+    })
+    .await?;
+    let safety_rows = safety_summary(cfg, &marks, today);
+    let own_mark = |board: &str, at: DateTime<Utc>| {
+        let day = at.with_timezone(&tz).date_naive();
+        marks
+            .iter()
+            .find(|m| m.board == board && m.day == day)
+            .map(|m| m.mark)
+    };
     let since = Utc::now() - Duration::days(28);
     let mut per_board: Vec<(String, usize, Option<DateTime<Utc>>)> = Vec::new();
     for r in &rows {
@@ -302,6 +317,28 @@ pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, App
     let body = html! {
         h1 { "Huddles" }
         p class="note" { "How regularly each board holds its huddle: a leading indicator of the daily management system itself." }
+        h2 { "Safety" }
+        @if safety_rows.is_empty() {
+            p class="empty" { "No day marked on a safety cross yet: the huddle marks each day on its board's first page." }
+        } @else {
+            table class="orders full safety-summary" {
+                thead { tr { th { "board" } th class="num" { "days since a case" } th class="num" { "safe" } th class="num" { "near misses" } th class="num" { "first aid" } th class="num" { "lost time" } th { "last case or near miss" } } }
+                tbody {
+                    @for r in &safety_rows {
+                        tr data-board=(r.board) {
+                            td { a href=(format!("{}#safety", layout::board_href(&Scope::from_key(&r.board).unwrap_or_default(), false))) { (board_name(&r.board)) } }
+                            td class="num" data-label="days since a case" { (r.days_since.map_or("none marked".to_string(), |d| d.to_string())) }
+                            td class="num" data-label="safe" { (r.counts[0]) }
+                            td class="num" data-label="near misses" { (r.counts[1]) }
+                            td class="num" data-label="first aid" { (r.counts[2]) }
+                            td class="num" data-label="lost time" { (r.counts[3]) }
+                            td { @if let Some(m) = &r.last_event { (m.day.format("%-d %b").to_string()) ", " (m.mark.label()) ": " (m.note) } }
+                        }
+                    }
+                }
+            }
+            p class="note" { "Counts are this board's own marks over the last 30 days; days since a case count the boards below it too." }
+        }
         @if rows.is_empty() {
             p class="empty" { "No huddle recorded yet: press “Start huddle” on a board when the team gathers." }
         } @else {
@@ -315,26 +352,72 @@ pub async fn huddles_page(State(state): State<AppState>) -> Result<Response, App
             }
             h2 { "Every huddle" }
             table class="orders full" {
-                thead { tr { th { "board" } th { "started" } th class="num" { "minutes" } th { "attended" } th class="num" { "actions opened" } th class="num" { "closed" } } }
+                thead { tr { th { "board" } th { "started" } th class="num" { "minutes" } th { "safety" } th { "attended" } th { "pages shown" } th class="num" { "actions opened" } th class="num" { "closed" } } }
                 tbody {
                     @for r in &rows {
-                        tr {
+                        tr data-huddle=(r.huddle.id) {
                             td { (board_name(&r.huddle.board)) }
                             td { (r.huddle.started_at.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string()) }
-                            td class="num" { (r.minutes.map_or("running".to_string(), |m| m.to_string())) }
-                            td { (r.huddle.attendees) }
-                            td class="num" { (r.actions_opened) }
-                            td class="num" { (r.actions_closed) }
+                            td class="num" data-label="minutes" { (r.minutes.map_or("running".to_string(), |m| m.to_string())) }
+                            td data-label="safety" { (own_mark(&r.huddle.board, r.huddle.started_at).map_or("not marked", |m| m.label())) }
+                            td data-label="attended" { (r.huddle.attendees) }
+                            td data-label="pages" class="pages" { (r.huddle.pages.replace(',', ", ")) }
+                            td class="num" data-label="actions opened" { (r.actions_opened) }
+                            td class="num" data-label="closed" { (r.actions_closed) }
                         }
                     }
                 }
             }
         }
     };
-    Ok(
-        Html(layout::layout("Huddles — Gemba", &nav, None, false, None, body).into_string())
-            .into_response(),
-    )
+    Ok(Html(layout::layout("Huddles — Gemba", &nav, None, body).into_string()).into_response())
+}
+
+/// One board's line of the safety summary on `/huddles`.
+struct SafetyRow {
+    board: String,
+    days_since: Option<i64>,
+    /// Own marks of the last 30 days: safe, near miss, first aid, lost time.
+    counts: [usize; 4],
+    last_event: Option<crate::safety::DayMark>,
+}
+
+/// The boards with marks, plant first, each with its days since a case (rolled up).
+fn safety_summary(
+    cfg: &Config,
+    marks: &[crate::safety::DayMark],
+    today: chrono::NaiveDate,
+) -> Vec<SafetyRow> {
+    use crate::safety::{self, Mark};
+    safety::all_boards(cfg)
+        .iter()
+        .filter_map(|b| {
+            let key = b.key();
+            let within = safety::boards_within(cfg, b);
+            let mine: Vec<crate::safety::DayMark> = marks
+                .iter()
+                .filter(|m| within.contains(&m.board))
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                return None;
+            }
+            let days = safety::roll_up(&key, &mine);
+            let mut counts = [0; 4];
+            for m in mine
+                .iter()
+                .filter(|m| m.board == key && today - m.day < Duration::days(30))
+            {
+                counts[Mark::ALL.iter().position(|x| *x == m.mark).expect("a mark")] += 1;
+            }
+            Some(SafetyRow {
+                days_since: safety::days_since_case(&days, today),
+                last_event: mine.iter().rev().find(|m| m.mark != Mark::Safe).cloned(),
+                board: key,
+                counts,
+            })
+        })
+        .collect()
 }
 
 // ---- JSON API ----

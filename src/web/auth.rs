@@ -285,7 +285,7 @@ fn login_page(
         }
     };
     Ok(Html(
-        layout::layout("Log in — Gemba", &nav, None, false, None, body).into_string(),
+        layout::layout("Log in — Gemba", &nav, None, body).into_string(),
     ))
 }
 

@@ -67,10 +67,7 @@ pub async fn imports_page(State(state): State<AppState>) -> Result<Response, App
             }
         }
     };
-    Ok(
-        Html(layout("Imports — Gemba", &nav, None, false, None, body).into_string())
-            .into_response(),
-    )
+    Ok(Html(layout("Imports — Gemba", &nav, None, body).into_string()).into_response())
 }
 
 pub async fn import_page(
@@ -108,16 +105,8 @@ pub async fn import_page(
         }
         p { a href="/imports" { "← all imports" } }
     };
-    Ok(Html(
-        layout(
-            &format!("Import {} — Gemba", run.id),
-            &nav,
-            None,
-            false,
-            None,
-            body,
-        )
-        .into_string(),
+    Ok(
+        Html(layout(&format!("Import {} — Gemba", run.id), &nav, None, body).into_string())
+            .into_response(),
     )
-    .into_response())
 }

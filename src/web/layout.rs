@@ -103,14 +103,7 @@ pub fn freshness(loaded: &Loaded, now: DateTime<Utc>, cfg: &Config) -> Markup {
     }
 }
 
-pub fn layout(
-    title: &str,
-    nav: &Nav,
-    current: Option<&Scope>,
-    kiosk: bool,
-    refresh: Option<&str>,
-    body: Markup,
-) -> Markup {
+pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> Markup {
     let here = current.map(Scope::key);
     html! {
         (DOCTYPE)
@@ -118,32 +111,28 @@ pub fn layout(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                @if let Some(r) = refresh { meta http-equiv="refresh" content=(r); }
                 title { (title) }
                 link rel="stylesheet" href="/static/gemba.css";
-                @if kiosk { script src="/static/board.js" defer {} }
             }
-            body class=(if kiosk { "kiosk" } else { "" }) {
-                @if !kiosk {
-                    nav class="top" aria-label="Boards and pages" {
-                        a class="brand" href="/" { "Gemba" }
-                        a href="/" class=(if here.as_deref() == Some("plant") { "here" } else { "" }) { "Plant" }
-                        @for a in &nav.areas {
-                            @let s = Scope { area: Some(a.clone()), ..Scope::default() };
-                            a href=(board_href(&s, false)) class=(if here.as_deref() == Some(s.key().as_str()) { "here" } else { "" }) { (a) }
-                        }
-                        span class="sep" { "|" }
-                        @for c in &nav.crews {
-                            @let s = Scope::crew(c);
-                            a href=(board_href(&s, false)) class=(if here.as_deref() == Some(s.key().as_str()) { "here" } else { "" }) { (c) }
-                        }
-                        span class="sep" { "|" }
-                        a href="/trends" { "Trends" }
-                        a href="/orders" { "Orders" }
-                        a href="/imports" { "Imports" }
-                        a href="/huddles" { "Huddles" }
-                        @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
+            body {
+                nav class="top" aria-label="Boards and pages" {
+                    a class="brand" href="/" { "Gemba" }
+                    a href="/" class=(if here.as_deref() == Some("plant") { "here" } else { "" }) { "Plant" }
+                    @for a in &nav.areas {
+                        @let s = Scope { area: Some(a.clone()), ..Scope::default() };
+                        a href=(board_href(&s, false)) class=(if here.as_deref() == Some(s.key().as_str()) { "here" } else { "" }) { (a) }
                     }
+                    span class="sep" { "|" }
+                    @for c in &nav.crews {
+                        @let s = Scope::crew(c);
+                        a href=(board_href(&s, false)) class=(if here.as_deref() == Some(s.key().as_str()) { "here" } else { "" }) { (c) }
+                    }
+                    span class="sep" { "|" }
+                    a href="/trends" { "Trends" }
+                    a href="/orders" { "Orders" }
+                    a href="/imports" { "Imports" }
+                    a href="/huddles" { "Huddles" }
+                    @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
                 }
                 main { (body) }
             }
@@ -156,8 +145,6 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
         layout(
             &format!("{} — Gemba", status.canonical_reason().unwrap_or("Error")),
             &Nav::default(),
-            None,
-            false,
             None,
             html! {
                 h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }

@@ -17,7 +17,7 @@ pub mod api;
 pub mod board;
 pub mod imports;
 pub mod orders;
-
+pub mod safety;
 pub mod trends;
 pub mod welcome;
 
@@ -415,6 +415,7 @@ pub fn app(state: AppState) -> Router {
             get(actions::huddles_page).post(actions::start_huddle),
         )
         .route("/huddles/{id}/end", post(actions::end_huddle))
+        .route("/safety", post(safety::mark_form))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/healthz", get(|| async { "ok" }))

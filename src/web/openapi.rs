@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{ApiError, AppError, AppState, ErrorBody, actions, api};
+use super::{ApiError, AppError, AppState, ErrorBody, actions, api, safety};
 use crate::metrics::orders::OrderRow;
 use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
 use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassigned};
@@ -27,12 +27,19 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         api::import,
         actions::api_list,
         actions::api_create,
-        actions::api_op
+        actions::api_op,
+        safety::api_get,
+        safety::api_post
     ),
     components(schemas(
         actions::ActionBody,
         actions::NewActionBody,
         actions::ActionOpBody,
+        safety::SafetyBody,
+        safety::NewMarkBody,
+        crate::safety::DayMark,
+        crate::safety::ShownDay,
+        crate::safety::Mark,
         PullPlan,
         CrewPull,
         Suggestion,
@@ -71,6 +78,7 @@ pub fn routes() -> Router<AppState> {
         .route("/pull", get(api::pull))
         .route("/actions", get(actions::api_list).post(actions::api_create))
         .route("/actions/{id}", axum::routing::post(actions::api_op))
+        .route("/safety", get(safety::api_get).post(safety::api_post))
         .route("/imports", get(api::imports))
         .route("/imports/{id}", get(api::import))
         .route("/openapi.json", get(openapi))

@@ -90,14 +90,14 @@ pub async fn orders_page(
                     tr class=(if o.overdue_days.is_some() { "late" } else { "" }) {
                         td { (order_link(cfg, &o.source, &o.id)) br; span class="source" { (o.source) } }
                         td { (o.title) }
-                        td { (o.kind.as_str().replace('_', " ")) }
-                        td { (o.status.as_str().replace('_', " ")) }
-                        td { "P" (o.priority) }
-                        td { (o.crew.as_deref().unwrap_or("—")) }
-                        td { (o.asset_name.as_deref().or(o.asset_id.as_deref()).unwrap_or("—")) }
-                        td { (fmt_time(cfg, Some(o.created_at))) }
-                        td class="num" { (o.age_days) }
-                        td { (fmt_time(cfg, o.due_at)) @if let Some(d) = o.overdue_days { " " span class="late" { "(" (d) " d late)" } } }
+                        td data-label="kind" { (o.kind.as_str().replace('_', " ")) }
+                        td data-label="status" { (o.status.as_str().replace('_', " ")) }
+                        td data-label="priority" { "P" (o.priority) }
+                        td data-label="crew" { (o.crew.as_deref().unwrap_or("—")) }
+                        td data-label="asset" { (o.asset_name.as_deref().or(o.asset_id.as_deref()).unwrap_or("—")) }
+                        td data-label="created" { (fmt_time(cfg, Some(o.created_at))) }
+                        td class="num" data-label="age, days" { (o.age_days) }
+                        td data-label="due" { (fmt_time(cfg, o.due_at)) @if let Some(d) = o.overdue_days { " " span class="late" { "(" (d) " d late)" } } }
                     }
                 }
             }
@@ -110,7 +110,7 @@ pub async fn orders_page(
             }
         }
     };
-    Ok(Html(layout("Orders — Gemba", &nav, None, false, None, body).into_string()).into_response())
+    Ok(Html(layout("Orders — Gemba", &nav, None, body).into_string()).into_response())
 }
 
 /// Orders as CSV rows (all matching, unpaged).

@@ -79,7 +79,7 @@ pub async fn trends_page(
             }
         }
     };
-    Ok(Html(layout("Trends — Gemba", &nav, None, false, None, body).into_string()).into_response())
+    Ok(Html(layout("Trends — Gemba", &nav, None, body).into_string()).into_response())
 }
 
 pub async fn trends_csv(

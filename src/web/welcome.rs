@@ -25,8 +25,6 @@ pub fn welcome(state: &AppState, viewer: &Viewer) -> Markup {
         "Welcome — Gemba",
         &Nav::default(),
         None,
-        false,
-        None,
         html! {
             h1 { "Gemba has no work orders yet" }
             p { "The store " code { (state.db_url()) } " is empty. Gemba shows the numbers a maintenance team steers by — backlog in crew-weeks, reactive work, PM compliance, what is overdue or stuck — once it has work orders from your CMMS." }

@@ -116,6 +116,19 @@ async fn writing_needs_a_login_and_the_session_token() {
     assert!(!board.contains(r#"action="/actions""#));
     let r = post(&s, "/actions", "", &new_action("anything", "x")).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The safety cross too: no form without a login, and a posted mark is refused.
+    assert!(!board.contains(r#"action="/safety""#));
+    let mark = [
+        ("csrf", "anything"),
+        ("board", "crew:Utilities"),
+        ("date", "2026-11-30"),
+        ("mark", "safe"),
+    ];
+    let r = post(&s, "/safety", "", &mark).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The TV view offers a login to start the huddle, not the button.
+    let tv = get(&s, "/board?crew=Utilities&kiosk=1", "").await;
+    assert!(tv.contains("Log in to start the huddle") && !tv.contains(r#"action="/huddles""#));
 
     let wrong = login(&s, &[("name", "ana"), ("password", "wrong")])
         .await
@@ -202,6 +215,33 @@ async fn the_api_writes_with_the_bearer_token_only() {
     let detail = get(&s, &format!("/actions/{}", a["id"]), "").await;
     assert!(detail.contains("<td>API token</td>"));
     assert!(!detail.contains(API_TOKEN));
+
+    // Marking the safety cross: the same rule.
+    let yesterday = (chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin)
+        - chrono::Duration::days(1))
+    .date_naive()
+    .to_string();
+    let mark = json!({"board": "crew:Utilities", "date": yesterday, "mark": "near_miss", "note": "loose grating"});
+    let r = client()
+        .post(s.url("/api/v1/safety"))
+        .json(&mark)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client()
+        .post(s.url("/api/v1/safety"))
+        .bearer_auth(API_TOKEN)
+        .json(&mark)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        (m["who"].as_str(), m["mark"].as_str()),
+        (Some("API token"), Some("near_miss"))
+    );
 }
 
 #[tokio::test]
@@ -246,6 +286,19 @@ async fn read_only_mode_refuses_every_write() {
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("read-only"));
+    let r = post(
+        &s,
+        "/safety",
+        &cookie,
+        &[
+            ("csrf", "x"),
+            ("board", "plant"),
+            ("date", "2026-11-30"),
+            ("mark", "safe"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = client()
         .post(s.url("/api/v1/actions"))
         .bearer_auth(API_TOKEN)

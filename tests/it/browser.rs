@@ -46,6 +46,16 @@ fn need(binary: &str) -> String {
 }
 
 async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    browser_with(profile, None).await
+}
+
+/// A browser whose viewport is exactly `(width, height)` CSS pixels at a device scale (Chromium's
+/// device emulation: a window size alone leaves room for the window's frame, and headless
+/// windows are at least 500 pixels wide).
+async fn browser_with(
+    profile: &std::path::Path,
+    viewport: Option<(u32, u32, f64)>,
+) -> (Driver, Client) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let chromium = need("chromium");
     let chromedriver = need("chromedriver");
@@ -58,16 +68,28 @@ async fn browser(profile: &std::path::Path) -> (Driver, Client) {
             .spawn()
             .expect("chromedriver starts"),
     );
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1920,1080", format!("--user-data-dir={}", profile.display()),
-            ]
-        }
-    });
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--window-size=1920,1080",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut options = json!({ "binary": chromium, "args": args });
+    if let Some((width, height, scale)) = viewport {
+        options["mobileEmulation"] = json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": scale, "mobile": width < 700, "touch": width < 700 }
+        });
+    }
+    let caps = json!({ "goog:chromeOptions": options });
     let caps = match caps {
         Value::Object(m) => m,
         _ => unreachable!(),
@@ -420,17 +442,343 @@ async fn the_board_in_a_real_browser() {
     assert!(legends.len() >= 6, "three areas for each of two metrics");
     screenshot(&c, "trends.png").await;
 
-    // The TV view: big type, a clock, and a refresh that rotates to the next scope.
-    c.goto(&server.url("/?kiosk=1")).await.unwrap();
-    assert!(c.find(Locator::Css("body.kiosk #clock")).await.is_ok());
+    c.close().await.unwrap();
+}
+
+/// What the TV's current page shows, measured in the browser: the document's scroll size against
+/// the viewport, every box whose content is cut, list text below 1.6 % of the viewport height,
+/// and what is on the page.
+const TV_REPORT: &str = r#"
+const H = innerHeight, W = innerWidth, se = document.scrollingElement;
+const page = document.querySelector('.tv-page.current');
+const visible = e => e.offsetParent !== null;
+const boxes = [...page.querySelectorAll('.panel, .lane, .safety, .chart, .tile, .tv-actions, .lanes, .cross')].filter(visible);
+const cut = boxes.filter(e => e.scrollHeight > e.clientHeight + 2 || e.scrollWidth > e.clientWidth + 2)
+  .map(e => e.className + ' ' + e.scrollWidth + 'x' + e.scrollHeight + ' > ' + e.clientWidth + 'x' + e.clientHeight);
+const small = [...page.querySelectorAll('li, td')].filter(visible).filter(e => e.textContent.trim())
+  .filter(e => parseFloat(getComputedStyle(e).fontSize) < 0.016 * H - 0.01)
+  .map(e => e.textContent.trim().slice(0, 30) + ' ' + getComputedStyle(e).fontSize);
+return {
+  name: page.dataset.page, sh: se.scrollHeight, sw: se.scrollWidth, H, W, cut, small,
+  lanes: [...page.querySelectorAll('.lane')].map(l => l.dataset.crew),
+  tiles: page.querySelectorAll('.tile').length,
+  charts: page.querySelectorAll('figure.chart svg polyline').length,
+  lists: page.querySelectorAll('table.orders').length,
+  rows: [...page.querySelectorAll('table.orders tr')].filter(visible).length,
+  actions: [...page.querySelectorAll('li.action')].filter(visible).length,
+  cross: page.querySelectorAll('.cross .day').length,
+  indicator: document.querySelector('.agenda li.here').dataset.page,
+  timer: (document.getElementById('timer') || {}).className || null,
+};
+"#;
+
+async fn tv_report(c: &Client) -> Value {
+    c.execute(TV_REPORT, vec![])
+        .await
+        .expect("the report script runs")
+}
+
+/// Asserts that the current TV page fills the screen and cuts nothing.
+fn assert_fits(r: &Value, size: &str) {
+    let (h, w) = (r["H"].as_f64().unwrap(), r["W"].as_f64().unwrap());
     assert!(
-        c.find_all(Locator::Css("nav.top"))
+        r["sh"].as_f64().unwrap() <= h,
+        "{size} {}: scrollHeight {r}",
+        r["name"]
+    );
+    assert!(
+        r["sw"].as_f64().unwrap() <= w,
+        "{size} {}: scrollWidth {r}",
+        r["name"]
+    );
+    assert_eq!(r["cut"], json!([]), "{size} {}: cut boxes", r["name"]);
+    assert_eq!(
+        r["small"],
+        json!([]),
+        "{size} {}: text below 1.6 % of the height",
+        r["name"]
+    );
+}
+
+async fn current_page(c: &Client) -> String {
+    c.execute(
+        "return document.querySelector('.tv-page.current').dataset.page",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap()
+    .to_string()
+}
+
+async fn press(c: &Client, key: fantoccini::key::Key) {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys(&key)
+        .await
+        .unwrap();
+}
+
+/// A sandbox with the demo plant and the shipped config, but pages that turn every 5 seconds and
+/// a one-minute huddle, so the test sees the timer turn amber and red.
+fn tv_server(sandbox: &Sandbox) -> Server {
+    let config = std::fs::read_to_string(repo("config/gemba.toml"))
+        .unwrap()
+        .replace("kiosk_page_seconds = 20", "kiosk_page_seconds = 5")
+        .replace("huddle_minutes = 10", "huddle_minutes = 1");
+    assert!(config.contains("huddle_minutes = 1\n"));
+    let path = sandbox.path("tv.toml");
+    std::fs::write(&path, config).unwrap();
+    Server::start(sandbox, &["--demo", "--config", path.to_str().unwrap()])
+}
+
+#[tokio::test]
+async fn the_tv_runs_the_huddle_agenda_without_a_mouse() {
+    let sandbox = Sandbox::new();
+    let server = tv_server(&sandbox);
+    let (_driver, c) = browser_with(&sandbox.path("tv-profile"), Some((1920, 1080, 1.0))).await;
+    // Something for the plant's huddle to act on.
+    let r = reqwest::Client::new()
+        .post(server.url("/api/v1/actions"))
+        .json(&json!({"board": "plant", "title": "Budget for a second hoist", "owner": "Plant manager", "due": "2026-12-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let pull: Value = api_json(server.url("/api/v1/pull")).await;
+    let mut want_lanes: Vec<String> = pull["crews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["crew"].as_str().unwrap().to_string())
+        .collect();
+    if pull["unassigned"]["total"].as_u64().unwrap_or(0) > 0 {
+        want_lanes.push(String::new());
+    }
+    assert!(
+        want_lanes.len() > 3,
+        "the plant's lanes need two pull pages"
+    );
+
+    // Outside a huddle the pages turn by themselves.
+    c.goto(&server.url("/?kiosk=1")).await.unwrap();
+    let r = tv_report(&c).await;
+    assert_eq!(
+        (r["name"].as_str(), r["W"].as_f64()),
+        (Some("safety"), Some(1920.0)),
+        "{r}"
+    );
+    let started = Instant::now();
+    while current_page(&c).await == "safety" {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the page turns after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(current_page(&c).await, "problems");
+
+    // The huddle starts on the TV: the timer runs against its one-minute box (amber at once).
+    c.goto(&server.url("/?kiosk=1")).await.unwrap();
+    c.find(Locator::Css("form.huddle.start button"))
+        .await
+        .expect("a Start huddle button on the TV")
+        .click()
+        .await
+        .unwrap();
+    let timer = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#timer"))
+        .await
+        .expect("the huddle's timer");
+    let huddle_started = Instant::now();
+    assert!(
+        timer
+            .attr("class")
             .await
             .unwrap()
-            .is_empty(),
-        "no navigation on the TV"
+            .unwrap()
+            .contains("closing")
     );
-    screenshot(&c, "kiosk.png").await;
+    assert_eq!(current_page(&c).await, "safety");
 
+    // Safety first: the huddle marks today on the cross.
+    c.find(Locator::Css("form.mark-day button.mark.safe"))
+        .await
+        .expect("the TV's mark buttons during a huddle")
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".cross .day.today.safe"))
+        .await
+        .expect("today is marked safe");
+
+    // A full cycle with the clicker's keys: every page fits; together they show everything.
+    let mut seen_lanes: Vec<String> = Vec::new();
+    let mut names = Vec::new();
+    let (mut tiles, mut charts, mut lists, mut actions) = (0, 0, 0, false);
+    for i in 0.. {
+        let r = tv_report(&c).await;
+        assert_fits(&r, "1920x1080");
+        assert_eq!(r["indicator"], r["name"], "the page indicator follows");
+        let name = r["name"].as_str().unwrap().to_string();
+        screenshot(&c, &format!("tv-{}-{name}.png", i + 1)).await;
+        tiles = tiles.max(r["tiles"].as_u64().unwrap());
+        charts = charts.max(r["charts"].as_u64().unwrap());
+        lists = lists.max(r["lists"].as_u64().unwrap());
+        if name == "safety" {
+            assert_eq!(r["cross"], 31, "December has 31 days");
+        }
+        if name == "problems" {
+            assert!(
+                r["rows"].as_u64().unwrap() > 10,
+                "the lists fill the page: {r}"
+            );
+        }
+        if name == "actions" {
+            actions = true;
+            assert!(
+                r["actions"].as_u64().unwrap() > 0,
+                "the demo's open actions: {r}"
+            );
+        }
+        seen_lanes.extend(
+            r["lanes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap().to_string()),
+        );
+        names.push(name.clone());
+        if name == "actions" {
+            break;
+        }
+        press(
+            &c,
+            if i % 2 == 0 {
+                fantoccini::key::Key::PageDown
+            } else {
+                fantoccini::key::Key::Right
+            },
+        )
+        .await;
+        assert_ne!(current_page(&c).await, name, "a key turns the page");
+    }
+    assert_eq!(names, ["safety", "problems", "pull", "pull-2", "actions"]);
+    assert_eq!(
+        (tiles, charts, lists),
+        (7, 5, 3),
+        "tiles, chart lines, order lists"
+    );
+    assert!(actions);
+    assert_eq!(
+        seen_lanes, want_lanes,
+        "every pull lane of the scope, in order"
+    );
+    // Back with PageUp; in a huddle the last page stays (no rotation).
+    press(&c, fantoccini::key::Key::PageUp).await;
+    assert_eq!(current_page(&c).await, "pull-2");
+    press(&c, fantoccini::key::Key::PageDown).await;
+    press(&c, fantoccini::key::Key::PageDown).await;
+    assert_eq!(current_page(&c).await, "actions");
+
+    // Past the one-minute box the timer is red.
+    let left = Duration::from_secs(63).saturating_sub(huddle_started.elapsed());
+    tokio::time::sleep(left).await;
+    let r = tv_report(&c).await;
+    assert_eq!(r["timer"], "timer over", "{r}");
+    let png = c
+        .find(Locator::Css(".tv-head"))
+        .await
+        .unwrap()
+        .screenshot()
+        .await
+        .unwrap();
+    std::fs::write(repo("docs/screenshots/tv-timer-over.png"), png).unwrap();
+    // The huddle ends on the last page; its record keeps the pages shown.
+    c.find(Locator::Css("form.huddle.end button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("form.huddle.start"))
+        .await
+        .expect("the huddle has ended");
+    let huddles = reqwest::get(server.url("/huddles"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        huddles.contains(">safety, problems, pull, pull-2, actions</td>"),
+        "the record keeps the pages shown"
+    );
+    c.close().await.unwrap();
+
+    // The same pages fit a small TV and a 4K one (device scale 2).
+    for (size, viewport) in [
+        ("1366x768", (1366, 768, 1.0)),
+        ("3840x2160@2", (1920, 1080, 2.0)),
+    ] {
+        let (_driver, c) = browser_with(&sandbox.path(&format!("tv-{size}")), Some(viewport)).await;
+        for page in ["safety", "problems", "pull", "pull-2", "actions"] {
+            c.goto(&server.url(&format!("/?kiosk=1&page={page}")))
+                .await
+                .unwrap();
+            let r = tv_report(&c).await;
+            assert_eq!(r["name"], page);
+            assert_fits(&r, size);
+        }
+        if size.ends_with("@2") {
+            screenshot(&c, "tv-4k-safety.png").await;
+        }
+        c.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_page_reads_on_a_phone() {
+    let sandbox = Sandbox::new();
+    let server = Server::start(&sandbox, &["--demo"]);
+    let (_driver, c) = browser_with(&sandbox.path("phone"), Some((390, 844, 3.0))).await;
+    let actions: Value = api_json(server.url("/api/v1/actions")).await;
+    let action = actions[0]["id"].as_i64().expect("the demo's actions");
+    for path in [
+        "/".to_string(),
+        "/board?crew=Packaging%20E%26I".into(),
+        "/board?area=Packaging".into(),
+        "/trends".into(),
+        "/orders".into(),
+        "/orders?overdue=1".into(),
+        "/huddles".into(),
+        "/imports".into(),
+        format!("/actions/{action}"),
+    ] {
+        c.goto(&server.url(&path)).await.unwrap();
+        let r = c
+            .execute(
+                "return [innerWidth, document.scrollingElement.scrollWidth, [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1).map(e => e.tagName + '.' + e.className).slice(0, 5)]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(r[0], 390, "the phone's viewport");
+        assert!(
+            r[1].as_f64().unwrap() <= 390.0,
+            "{path}: no horizontal scrolling: {r}"
+        );
+        if path == "/board?crew=Packaging%20E%26I" {
+            screenshot(&c, "phone-board.png").await;
+        }
+    }
     c.close().await.unwrap();
 }

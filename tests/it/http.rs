@@ -121,13 +121,23 @@ async fn pages_render_escape_untrusted_text_and_carry_security_headers() {
     );
     assert!(board.contains("data-metric=\"backlog_weeks\""));
     let (_, _, kiosk) = get(&s, "/?kiosk=1").await;
-    assert!(kiosk.contains("class=\"kiosk\"") && kiosk.contains("id=\"clock\""));
+    assert!(kiosk.contains("class=\"kiosk tv\"") && kiosk.contains("id=\"clock\""));
+    // Without the script the pages turn by a refresh, and the last moves on to the next scope.
     assert!(
-        kiosk.contains(
-            "http-equiv=\"refresh\" content=\"300; url=/board?area=Processing&amp;kiosk=1\""
-        ),
-        "rotates to the next scope of the config"
+        kiosk.contains("http-equiv=\"refresh\" content=\"20; url=/?kiosk=1&amp;page=problems\""),
+        "the first page refreshes to the second"
     );
+    let (_, _, last) = get(&s, "/?kiosk=1&page=actions").await;
+    assert!(
+        last.contains(
+            "http-equiv=\"refresh\" content=\"20; url=/board?area=Processing&amp;kiosk=1\""
+        ),
+        "rotates to the next scope of the config after the last page"
+    );
+    assert!(last.contains("data-after-last=\"/board?area=Processing&amp;kiosk=1\""));
+    for page in ["safety", "problems", "pull", "actions"] {
+        assert!(kiosk.contains(&format!("id=\"page-{page}\"")), "{page}");
+    }
     let (_, _, orders) = get(
         &s,
         "/orders?crew=Process%20Mechanical&kind=emergency&status=in_progress&sort=created&dir=desc",

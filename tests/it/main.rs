@@ -12,6 +12,7 @@ mod metrics_fixtures;
 mod metrics_oracle;
 mod mock_cmms;
 mod pull;
+mod safety;
 mod schedules;
 mod server;
 mod support;

@@ -1,5 +1,9 @@
-//! The tier-1 huddle board: tiles against targets, 12-month trends, what broke, what is late or
-//! stuck, the age profile. Built once per scope from the engine, rendered per request.
+//! The tier-1 huddle board: the safety cross, tiles against targets, 12-month trends, what broke,
+//! what is late or stuck, the age profile, the pull lanes and the action log. Built once per
+//! scope from the engine, rendered per request; `tv.rs` renders the same board as the huddle's
+//! agenda, one screen-filling page at a time.
+
+mod tv;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +26,7 @@ use crate::web::charts;
 use crate::web::layout::{self, Nav};
 use crate::web::panels::actions::{self, BoardActions};
 use crate::web::panels::lanes;
+use crate::web::panels::safety::{self, SafetyCross};
 use crate::web::params::checked_scope;
 use crate::web::{AppError, AppState, Loaded};
 
@@ -84,7 +89,10 @@ pub fn previous_working_day(today: NaiveDate) -> NaiveDate {
     d
 }
 
+/// Rows of each order list on the board's page.
 const LIST_ROWS: usize = 10;
+/// Rows kept for the TV, which shows as many as fit on its problems page.
+const TV_ROWS: usize = 30;
 
 impl BoardData {
     pub fn build(loaded: &Loaded, scope: &Scope) -> Result<BoardData, AppError> {
@@ -127,21 +135,21 @@ impl BoardData {
             created_since: Some(since_instant),
             sort: SortKey::Created,
             descending: true,
-            limit: Some(LIST_ROWS),
+            limit: Some(TV_ROWS),
             ..OrderQuery::default()
         })?;
         let overdue = e.orders(&OrderQuery {
             scope: scope.clone(),
             overdue: true,
             sort: SortKey::Due,
-            limit: Some(LIST_ROWS),
+            limit: Some(TV_ROWS),
             ..OrderQuery::default()
         })?;
         let stuck = e.orders(&OrderQuery {
             scope: scope.clone(),
             stuck_after_days: Some(cfg.board.stuck_after_days),
             sort: SortKey::Age,
-            limit: Some(LIST_ROWS),
+            limit: Some(TV_ROWS),
             ..OrderQuery::default()
         })?;
         let pull = e.pull(&PullRequest {
@@ -238,6 +246,8 @@ pub struct BoardParams {
     pub area: Option<String>,
     pub crew: Option<String>,
     pub kiosk: Option<String>,
+    /// The TV page to show first (`safety`, `problems`, `pull`, `pull-2`, ..., `actions`).
+    pub page: Option<String>,
 }
 
 impl BoardParams {
@@ -253,7 +263,8 @@ pub async fn plant_board(
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
     let viewer = Viewer::of(&state, &headers);
-    render(state, Scope::plant(), p.kiosk(), raw, viewer).await
+    let view = View::of(&p);
+    render(state, Scope::plant(), view, raw, viewer).await
 }
 
 pub async fn scoped_board(
@@ -262,16 +273,34 @@ pub async fn scoped_board(
     RawQuery(raw): RawQuery,
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
-    let kiosk = p.kiosk();
+    let view = View::of(&p);
     let scope = checked_scope(&state, p.site, p.area, p.crew)?;
     let viewer = Viewer::of(&state, &headers);
-    render(state, scope, kiosk, raw, viewer).await
+    render(state, scope, view, raw, viewer).await
+}
+
+/// The board's page, or its TV view at a page of the agenda.
+enum View {
+    Page,
+    Tv { page: Option<String> },
+}
+
+impl View {
+    fn of(p: &BoardParams) -> View {
+        if p.kiosk() {
+            View::Tv {
+                page: p.page.clone(),
+            }
+        } else {
+            View::Page
+        }
+    }
 }
 
 async fn render(
     state: AppState,
     scope: Scope,
-    kiosk: bool,
+    view: View,
     raw: Option<String>,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
@@ -300,30 +329,27 @@ async fn render(
     let pull = what_if.as_ref().unwrap_or(&data.pull);
     let st = state.clone();
     let board_scope = data.scope.clone();
-    let (acts, warnings) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
+    let (acts, warnings, cross) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
         Ok((
             BoardActions::read(&st, &board_scope)?,
             crate::web::jobs::warnings(&st, Utc::now())?,
+            SafetyCross::read(&st, &board_scope, None)?,
         ))
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
-    Ok(Html(
-        page(
-            &state,
-            &loaded,
-            &data,
-            &Live {
-                pull,
-                actions: &acts,
-                warnings: &warnings,
-                viewer: &viewer,
-            },
-            kiosk,
-        )
-        .into_string(),
-    )
-    .into_response())
+    let live = Live {
+        pull,
+        actions: &acts,
+        warnings: &warnings,
+        viewer: &viewer,
+        safety: &cross,
+    };
+    let markup = match view {
+        View::Page => page(&state, &loaded, &data, &live),
+        View::Tv { page } => tv::page(&state, &loaded, &data, &live, page.as_deref()),
+    };
+    Ok(Html(markup.into_string()).into_response())
 }
 
 /// The next scope of the kiosk rotation after `scope`.
@@ -410,24 +436,16 @@ pub struct Live<'a> {
     pub actions: &'a BoardActions,
     pub warnings: &'a [String],
     pub viewer: &'a Viewer,
+    pub safety: &'a SafetyCross,
 }
 
-pub fn page(
-    state: &AppState,
-    loaded: &Arc<Loaded>,
-    d: &BoardData,
-    live: &Live<'_>,
-    kiosk: bool,
-) -> Markup {
+/// The board's page (the TV view is `tv::page`).
+pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, live: &Live<'_>) -> Markup {
     let cfg = state.config();
     let now = Utc::now();
-    let refresh = kiosk.then(|| {
-        let next =
-            next_in_rotation(cfg, &d.scope).unwrap_or_else(|| layout::board_href(&d.scope, true));
-        format!("{}; url={}", cfg.board.refresh_seconds, next)
-    });
     let title = format!("{} — {}", d.scope.label(), cfg.plant.name);
-    let weeks = &d.weeks;
+    let token = live.viewer.csrf();
+    let ret = format!("{}#safety", layout::board_href(&d.scope, false));
     let body = html! {
         header class="board-head" {
             div {
@@ -435,43 +453,53 @@ pub fn page(
                 div class="sub" { (cfg.plant.name) " · huddle board · " (d.as_of.format("%A %-d %B %Y").to_string()) }
             }
             div class="fresh" {
-                @if kiosk {
-                    div class="clock" id="clock" { (now.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
-                }
                 (layout::freshness(loaded, now, cfg))
                 (crate::web::jobs::warnings_markup(live.warnings))
             }
         }
-        section class="tiles" aria-label="Key figures" {
-            @for t in &d.tiles { (tile_markup(t)) }
-        }
-        section class="charts" aria-label="Trends, last 12 months" {
-            (charts::line_chart("Backlog, crew-weeks", weeks, &[("backlog", &d.backlog_weeks)], cfg.targets.get("backlog_weeks"), 1))
-            (charts::line_chart("Reactive work, % of hours", weeks, &[("reactive %", &d.reactive_pct)], cfg.targets.get("reactive_pct"), 0))
-            (charts::line_chart("PM compliance, %", weeks, &[("PM compliance", &d.pm_compliance_pct)], cfg.targets.get("pm_compliance_pct"), 0))
-            (charts::line_chart("Orders per week: created vs completed", weeks, &[("created", &d.created_weekly), ("completed", &d.completed_weekly)], None, 0))
+        div class="board-top" {
+            (safety::panel(live.safety, token, &ret, false))
+            div class="numbers" {
+                section class="tiles" aria-label="Key figures" {
+                    @for t in &d.tiles { (tile_markup(t)) }
+                }
+                (charts_section(cfg, d))
+            }
         }
         section class="lists" {
-            (order_list(&format!("New breakdowns and repairs since {}", d.since.format("%A")), "Emergency and corrective orders created since the start of the previous working day", &d.new_reactive, &layout::orders_href(&d.scope, "kind=emergency,corrective&sort=created&dir=desc"), ListKind::New, cfg))
-            (order_list("Overdue, oldest first", "Open orders past their due date", &d.overdue, &layout::orders_href(&d.scope, "overdue=1&sort=due"), ListKind::Overdue, cfg))
-            (order_list(&format!("Stuck: on hold, or in progress over {} days", cfg.board.stuck_after_days), "Work that is blocked", &d.stuck, &layout::orders_href(&d.scope, "status=on_hold,in_progress&sort=age"), ListKind::Stuck, cfg))
+            (lists(d, cfg, LIST_ROWS))
             div class="panel" {
                 h2 { "Age of open orders" }
                 (charts::age_histogram(&d.age))
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
             }
         }
-        (actions::section(cfg, &d.scope, live.actions, live.viewer, kiosk))
-        (lanes::section(cfg, live.pull, kiosk))
+        (actions::section(cfg, &d.scope, live.actions, live.viewer, false))
+        (lanes::section(cfg, live.pull, false))
     };
-    layout::layout(
-        &title,
-        &d.nav,
-        Some(&d.scope),
-        kiosk,
-        refresh.as_deref(),
-        body,
-    )
+    layout::layout(&title, &d.nav, Some(&d.scope), body)
+}
+
+/// The four trend charts of the last 12 months.
+fn charts_section(cfg: &Config, d: &BoardData) -> Markup {
+    let weeks = &d.weeks;
+    html! {
+        section class="charts" aria-label="Trends, last 12 months" {
+            (charts::line_chart("Backlog, crew-weeks", weeks, &[("backlog", &d.backlog_weeks)], cfg.targets.get("backlog_weeks"), 1))
+            (charts::line_chart("Reactive work, % of hours", weeks, &[("reactive %", &d.reactive_pct)], cfg.targets.get("reactive_pct"), 0))
+            (charts::line_chart("PM compliance, %", weeks, &[("PM compliance", &d.pm_compliance_pct)], cfg.targets.get("pm_compliance_pct"), 0))
+            (charts::line_chart("Orders per week: created vs completed", weeks, &[("created", &d.created_weekly), ("completed", &d.completed_weekly)], None, 0))
+        }
+    }
+}
+
+/// The three order lists: what broke since the last working day, overdue, stuck; `rows` of each.
+fn lists(d: &BoardData, cfg: &Config, rows: usize) -> Markup {
+    html! {
+        (order_list(&format!("New breakdowns and repairs since {}", d.since.format("%A")), "Emergency and corrective orders created since the start of the previous working day", &d.new_reactive, &layout::orders_href(&d.scope, "kind=emergency,corrective&sort=created&dir=desc"), ListKind::New, cfg, rows))
+        (order_list("Overdue, oldest first", "Open orders past their due date", &d.overdue, &layout::orders_href(&d.scope, "overdue=1&sort=due"), ListKind::Overdue, cfg, rows))
+        (order_list(&format!("Stuck: on hold, or in progress over {} days", cfg.board.stuck_after_days), "Work that is blocked", &d.stuck, &layout::orders_href(&d.scope, "status=on_hold,in_progress&sort=age"), ListKind::Stuck, cfg, rows))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -488,16 +516,18 @@ fn order_list(
     more: &str,
     kind: ListKind,
     cfg: &Config,
+    rows: usize,
 ) -> Markup {
+    let shown = &page.orders[..page.orders.len().min(rows)];
     html! {
         div class="panel" {
             h2 title=(help) { (title) " " span class="count" { "(" (page.total) ")" } }
-            @if page.orders.is_empty() {
+            @if shown.is_empty() {
                 p class="empty" { "None." }
             } @else {
                 table class="orders compact" {
-                    tbody {
-                        @for o in &page.orders {
+                    tbody class="fit" data-total=(page.total) {
+                        @for o in shown {
                             tr class={"p" (o.priority)} {
                                 td class="prio" title="priority" { "P" (o.priority) }
                                 td class="what" {
@@ -516,8 +546,8 @@ fn order_list(
                         }
                     }
                 }
-                @if page.total > page.orders.len() {
-                    a class="more" href=(more) { "all " (page.total) " →" }
+                @if page.total > shown.len() {
+                    a class="more" href=(more) data-total=(page.total) { "+ " (page.total - shown.len()) " more →" }
                 }
             }
         }

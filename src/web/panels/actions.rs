@@ -154,21 +154,9 @@ pub fn section(
                         }
                     }
                     @if let Some(h) = &data.huddle {
-                        form method="post" action=(format!("/huddles/{}/end", h.id)) class="inline huddle" {
-                            (csrf_field(token)) input type="hidden" name="return" value=(ret);
-                            span class="running" { "Huddle running since " (h.started_at.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
-                            @for m in board.crews(cfg).iter().flat_map(|c| c.members.iter()) {
-                                " " label class="member" { input type="checkbox" name="present" value=(m); " " (m) }
-                            }
-                            " " label { "Who attended " input name="attendees" placeholder="other names, comma separated" maxlength="1000"; }
-                            " " button type="submit" { "End huddle" }
-                        }
+                        (end_huddle_form(cfg, board, h, token, &ret))
                     } @else {
-                        form method="post" action="/huddles" class="inline huddle" {
-                            (csrf_field(token)) input type="hidden" name="return" value=(ret);
-                            input type="hidden" name="board" value=(key);
-                            button type="submit" { "Start huddle" }
-                        }
+                        (start_huddle_form(board, token, &ret))
                     }
                 } @else if !kiosk {
                     @match viewer {
@@ -210,6 +198,96 @@ pub fn section(
                         label { "Orders " input name="orders" placeholder="WO-1, WO-2"; }
                         button type="submit" { "Add" }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// "Start huddle": records the huddle's start on `board`, then goes to `ret`.
+pub fn start_huddle_form(board: &Scope, token: &str, ret: &str) -> Markup {
+    html! {
+        form method="post" action="/huddles" class="inline huddle start" {
+            (csrf_field(token)) input type="hidden" name="return" value=(ret);
+            input type="hidden" name="board" value=(board.key());
+            button type="submit" { "Start huddle" }
+        }
+    }
+}
+
+/// "End huddle": who attended (the crews' members as tick boxes, other names typed) and, from
+/// the TV's script, the agenda pages shown.
+pub fn end_huddle_form(cfg: &Config, board: &Scope, h: &Huddle, token: &str, ret: &str) -> Markup {
+    html! {
+        form method="post" action=(format!("/huddles/{}/end", h.id)) class="inline huddle end" {
+            (csrf_field(token)) input type="hidden" name="return" value=(ret);
+            input type="hidden" name="pages" value=(h.pages) id="huddle-pages";
+            span class="running" { "Huddle running since " (h.started_at.with_timezone(&cfg.plant.tz).format("%H:%M").to_string()) }
+            @for m in board.crews(cfg).iter().flat_map(|c| c.members.iter()) {
+                " " label class="member" { input type="checkbox" name="present" value=(m); " " (m) }
+            }
+            " " label { "Who attended " input name="attendees" placeholder="other names, comma separated" maxlength="1000"; }
+            " " button type="submit" { "End huddle" }
+        }
+    }
+}
+
+/// The TV's actions page: the open actions as many as fit, what was escalated to and from this
+/// board, and (while a huddle runs, for a viewer who may write) the end of the huddle.
+pub fn tv_page(
+    cfg: &Config,
+    board: &Scope,
+    data: &BoardActions,
+    token: Option<&str>,
+    ret: &str,
+) -> Markup {
+    let now = Utc::now();
+    let today = now.with_timezone(&cfg.plant.tz).date_naive();
+    let open: Vec<&Action> = data.here.iter().filter(|a| a.status != "done").collect();
+    let overdue = open.iter().filter(|a| flags(a, today, now).overdue).count();
+    let escalated_here: Vec<&&Action> =
+        open.iter().filter(|a| a.escalated_from.is_some()).collect();
+    let done = data.here.iter().filter(|a| a.status == "done").count();
+    html! {
+        div class="tv-actions" {
+            section class="panel" aria-label="Open actions" {
+                h2 { "Open actions " span class="count" { "(" (open.len()) @if overdue > 0 { ", " (overdue) " overdue" } ")" } }
+                @if open.is_empty() {
+                    p class="empty" { "No open actions." }
+                } @else {
+                    ol class="actions fit" data-total=(open.len()) { @for a in &open { (action_row(None, a, ret, cfg)) } }
+                }
+            }
+            section class="panel" aria-label="Escalations" {
+                h2 { "Escalated to this board " span class="count" { "(" (escalated_here.len()) ")" } }
+                @if escalated_here.is_empty() {
+                    p class="empty" { "None." }
+                } @else {
+                    ul class="escalations fit" data-total=(escalated_here.len()) {
+                        @for a in &escalated_here {
+                            li data-action=(a.id) {
+                                strong { (a.title) } " — from " (board_name(a.escalated_from.as_deref().unwrap_or(""))) ", owner " (a.owner) ", due " (a.due)
+                                (flag_marks(flags(a, today, now)))
+                            }
+                        }
+                    }
+                }
+                h2 { "Escalated from this board " span class="count" { "(" (data.raised_here_elsewhere.len()) ")" } }
+                @if data.raised_here_elsewhere.is_empty() {
+                    p class="empty" { "None." }
+                } @else {
+                    ul class="escalations fit" data-total=(data.raised_here_elsewhere.len()) {
+                        @for a in &data.raised_here_elsewhere {
+                            li data-action=(a.id) {
+                                strong { (a.title) } " — now on " (board_name(&a.board)) ", " (a.status)
+                                (flag_marks(flags(a, today, now)))
+                            }
+                        }
+                    }
+                }
+                p class="note" { (done) " done in the last 7 days." }
+                @if let (Some(h), Some(t)) = (&data.huddle, token) {
+                    (end_huddle_form(cfg, board, h, t, ret))
                 }
             }
         }

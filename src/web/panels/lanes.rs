@@ -102,7 +102,7 @@ fn lane_markup(cfg: &Config, lane: &CrewPull, kiosk: bool) -> Markup {
             @if lane.suggestions.is_empty() {
                 p class="empty" { "Nothing to pull." }
             } @else {
-                ol class="pulls" {
+                ol class="pulls fit" data-total=(lane.suggestions.len()) {
                     @for s in &lane.suggestions {
                         li class={"pull p" (s.order.priority) @if s.emergency { " emergency" } @if !s.fits { " nofit" }} data-order=(s.order.id) {
                             div class="what" {
@@ -159,7 +159,7 @@ fn unassigned_markup(cfg: &Config, u: &Unassigned, scope: &Scope) -> Markup {
             @if u.orders.is_empty() {
                 p class="empty" { "None." }
             } @else {
-                ol class="pulls" {
+                ol class="pulls fit" data-total=(u.total) {
                     @for r in &u.orders {
                         li class={"pull p" (r.order.priority)} data-order=(r.order.id) {
                             div class="what" {
@@ -180,15 +180,28 @@ fn unassigned_markup(cfg: &Config, u: &Unassigned, scope: &Scope) -> Markup {
     }
 }
 
+/// Each lane of a plan: one per crew in scope, then the unassigned lane when it has orders (or
+/// is all there is). The TV shows them a few to a page (`crate::huddle::pages`).
+pub fn lanes(cfg: &Config, plan: &PullPlan, kiosk: bool) -> Vec<Markup> {
+    let mut out: Vec<Markup> = plan
+        .crews
+        .iter()
+        .map(|lane| lane_markup(cfg, lane, kiosk))
+        .collect();
+    if let Some(u) = &plan.unassigned
+        && (u.total > 0 || plan.crews.is_empty())
+    {
+        out.push(unassigned_markup(cfg, u, &plan.scope));
+    }
+    out
+}
+
 /// The pull section of the board: one lane per crew in scope, then the unassigned lane. Outside
 /// the kiosk it is a form: each lane's technicians input recomputes the lanes.
 pub fn section(cfg: &Config, plan: &PullPlan, kiosk: bool) -> Markup {
     let lanes = html! {
         div class="lanes" {
-            @for lane in &plan.crews { (lane_markup(cfg, lane, kiosk)) }
-            @if let Some(u) = &plan.unassigned {
-                @if u.total > 0 || plan.crews.is_empty() { (unassigned_markup(cfg, u, &plan.scope)) }
-            }
+            @for lane in lanes(cfg, plan, kiosk) { (lane) }
         }
     };
     let what_if = plan.crews.iter().any(CrewPull::is_what_if);

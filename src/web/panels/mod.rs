@@ -3,3 +3,4 @@
 
 pub mod actions;
 pub mod lanes;
+pub mod safety;
