@@ -445,6 +445,25 @@ async fn the_board_in_a_real_browser() {
     c.close().await.unwrap();
 }
 
+/// Clicks the element `css` names, which must be on the page.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} is on the page"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits up to 20 s for the element `css` names (a page that reloads after a form).
+async fn wait_for(c: &Client, css: &str, what: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 /// What the TV's current page shows, measured in the browser: the document's scroll size against
 /// the viewport, every box whose content is cut, list text below 1.6 % of the viewport height,
 /// and what is on the page.
@@ -582,18 +601,8 @@ async fn the_tv_runs_the_huddle_agenda_without_a_mouse() {
 
     // The huddle starts on the TV: the timer runs against its one-minute box (amber at once).
     c.goto(&server.url("/?kiosk=1")).await.unwrap();
-    c.find(Locator::Css("form.huddle.start button"))
-        .await
-        .expect("a Start huddle button on the TV")
-        .click()
-        .await
-        .unwrap();
-    let timer = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#timer"))
-        .await
-        .expect("the huddle's timer");
+    click(&c, "form.huddle.start button").await;
+    let timer = wait_for(&c, "#timer", "the huddle's timer").await;
     let huddle_started = Instant::now();
     assert!(
         timer
@@ -606,17 +615,8 @@ async fn the_tv_runs_the_huddle_agenda_without_a_mouse() {
     assert_eq!(current_page(&c).await, "safety");
 
     // Safety first: the huddle marks today on the cross.
-    c.find(Locator::Css("form.mark-day button.mark.safe"))
-        .await
-        .expect("the TV's mark buttons during a huddle")
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(".cross .day.today.safe"))
-        .await
-        .expect("today is marked safe");
+    click(&c, "form.mark-day button.mark.safe").await;
+    wait_for(&c, ".cross .day.today.safe", "today is marked safe").await;
 
     // A full cycle with the clicker's keys: every page fits; together they show everything.
     let mut seen_lanes: Vec<String> = Vec::new();
@@ -701,17 +701,8 @@ async fn the_tv_runs_the_huddle_agenda_without_a_mouse() {
         .unwrap();
     std::fs::write(repo("docs/screenshots/tv-timer-over.png"), png).unwrap();
     // The huddle ends on the last page; its record keeps the pages shown.
-    c.find(Locator::Css("form.huddle.end button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("form.huddle.start"))
-        .await
-        .expect("the huddle has ended");
+    click(&c, "form.huddle.end button").await;
+    wait_for(&c, "form.huddle.start", "the huddle has ended").await;
     let huddles = reqwest::get(server.url("/huddles"))
         .await
         .unwrap()

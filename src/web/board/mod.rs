@@ -474,8 +474,8 @@ pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, live: &Live<'
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
             }
         }
-        (actions::section(cfg, &d.scope, live.actions, live.viewer, false))
-        (lanes::section(cfg, live.pull, false))
+        (actions::section(cfg, &d.scope, live.actions, live.viewer))
+        (lanes::section(cfg, live.pull))
     };
     layout::layout(&title, &d.nav, Some(&d.scope), body)
 }

@@ -126,15 +126,10 @@ fn action_row(token: Option<&str>, a: &Action, ret: &str, cfg: &Config) -> Marku
     }
 }
 
-/// The actions section of a board; forms only for a viewer who may write, and not on the TV.
-pub fn section(
-    cfg: &Config,
-    board: &Scope,
-    data: &BoardActions,
-    viewer: &Viewer,
-    kiosk: bool,
-) -> Markup {
-    let token = viewer.csrf().filter(|_| !kiosk);
+/// The actions section of a board's page; forms only for a viewer who may write (the TV's page
+/// is `tv_page`).
+pub fn section(cfg: &Config, board: &Scope, data: &BoardActions, viewer: &Viewer) -> Markup {
+    let token = viewer.csrf();
     let key = board.key();
     let ret = format!("{}#actions", board_href(board, false));
     let today = Utc::now().with_timezone(&cfg.plant.tz).date_naive();
@@ -158,7 +153,7 @@ pub fn section(
                     } @else {
                         (start_huddle_form(board, token, &ret))
                     }
-                } @else if !kiosk {
+                } @else {
                     @match viewer {
                         Viewer::NeedsLogin => a href=(format!("/login?next={}", form_urlencoded::byte_serialize(ret.as_bytes()).collect::<String>())) { "Log in to add or change actions" },
                         Viewer::ReadOnly => span class="note" { "Read-only board" },

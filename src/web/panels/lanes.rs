@@ -196,12 +196,12 @@ pub fn lanes(cfg: &Config, plan: &PullPlan, kiosk: bool) -> Vec<Markup> {
     out
 }
 
-/// The pull section of the board: one lane per crew in scope, then the unassigned lane. Outside
-/// the kiosk it is a form: each lane's technicians input recomputes the lanes.
-pub fn section(cfg: &Config, plan: &PullPlan, kiosk: bool) -> Markup {
+/// The pull section of the board's page: one lane per crew in scope, then the unassigned lane,
+/// as a form: each lane's technicians input recomputes the lanes (the TV shows `lanes`).
+pub fn section(cfg: &Config, plan: &PullPlan) -> Markup {
     let lanes = html! {
         div class="lanes" {
-            @for lane in lanes(cfg, plan, kiosk) { (lane) }
+            @for lane in lanes(cfg, plan, false) { (lane) }
         }
     };
     let what_if = plan.crews.iter().any(CrewPull::is_what_if);
@@ -211,21 +211,17 @@ pub fn section(cfg: &Config, plan: &PullPlan, kiosk: bool) -> Markup {
                 "Pull next — " (plan.date.format("%A").to_string())
                 span class="count" { " what each crew starts next within today's capacity, highest score first" }
             }
-            @if kiosk {
-                (lanes)
-            } @else {
-                form method="get" action="/board#pull" class="pull-form" {
-                    @if let Some(v) = &plan.scope.site { input type="hidden" name="site" value=(v); }
-                    @if let Some(v) = &plan.scope.area { input type="hidden" name="area" value=(v); }
-                    @if let Some(v) = &plan.scope.crew { input type="hidden" name="crew" value=(v); }
-                    @if what_if {
-                        p class="whatif-note" {
-                            "What-if: technicians changed for today. "
-                            a href=(format!("{}#pull", layout::board_href(&plan.scope, false))) { "Back to the configured crews" }
-                        }
+            form method="get" action="/board#pull" class="pull-form" {
+                @if let Some(v) = &plan.scope.site { input type="hidden" name="site" value=(v); }
+                @if let Some(v) = &plan.scope.area { input type="hidden" name="area" value=(v); }
+                @if let Some(v) = &plan.scope.crew { input type="hidden" name="crew" value=(v); }
+                @if what_if {
+                    p class="whatif-note" {
+                        "What-if: technicians changed for today. "
+                        a href=(format!("{}#pull", layout::board_href(&plan.scope, false))) { "Back to the configured crews" }
                     }
-                    (lanes)
                 }
+                (lanes)
             }
         }
     }
