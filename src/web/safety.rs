@@ -126,7 +126,7 @@ pub async fn api_get(
     let b = board.clone();
     let cross = blocking(move || super::panels::safety::SafetyCross::read(&st, &b, month)).await?;
     let last = safety::last_of_month(cross.month);
-    let mut boards = safety::boards_within(cfg, &board);
+    let mut boards = cross.boards.clone();
     boards.sort_by_key(|k| *k != cross.board);
     Ok(Json(SafetyBody {
         month: cross.month.format("%Y-%m").to_string(),

@@ -39,9 +39,9 @@ pub fn page(
     let token = live.viewer.csrf();
     // After the last page: the next board of the rotation, or this one again with fresh data.
     let after_last = next_in_rotation(cfg, &d.scope).unwrap_or_else(|| board_href(&d.scope, true));
+    // Without the script (and outside a huddle) a refresh turns the page.
     let next_href = match pages.get(current + 1) {
         Some(p) => page_href(&d.scope, &p.name),
-        None if huddle.is_some() => page_href(&d.scope, &pages[current].name),
         None => after_last.clone(),
     };
     let here = |name: &str| page_href(&d.scope, name);

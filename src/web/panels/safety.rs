@@ -15,6 +15,8 @@ use crate::web::{AppError, AppState};
 /// A board's cross for one month, with what "days since" needs.
 pub struct SafetyCross {
     pub board: String,
+    /// The boards whose marks it shows: itself and those below it.
+    pub boards: Vec<String>,
     /// The first day of the month shown.
     pub month: NaiveDate,
     pub today: NaiveDate,
@@ -47,6 +49,7 @@ impl SafetyCross {
             days_since_case: safety::days_since_case(&days, today),
             first_marked: days.keys().next().copied(),
             rolls_up: boards.len() > 1,
+            boards,
             board: key,
             month,
             today,
