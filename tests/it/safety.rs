@@ -2,7 +2,7 @@
 //! `/api/v1/safety`, against `gemba serve` on loopback. A crew's mark rolls up to its area, bad
 //! marks are clear 400s that store nothing, hostile notes stay inert, and `/huddles` lists it.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
@@ -75,6 +75,39 @@ async fn a_day_is_marked_on_the_board_rolls_up_to_the_area_and_bad_marks_store_n
             .contains(&json!("crew:Packaging E&I")),
         "{area}"
     );
+
+    // Last month's cross is a link away and shows the demo's marks; a bad month is a 400.
+    let last_month = (day.with_day(1).unwrap() - Duration::days(1))
+        .with_day(1)
+        .unwrap();
+    let board = text(&s, "/board?crew=Packaging%20E%26I").await;
+    let href = format!(
+        "/board?crew=Packaging+E%26I&amp;month={}#safety",
+        last_month.format("%Y-%m")
+    );
+    assert!(board.contains(&href), "a link to last month: {href}");
+    let before = text(
+        &s,
+        &format!(
+            "/board?crew=Packaging%20E%26I&month={}",
+            last_month.format("%Y-%m")
+        ),
+    )
+    .await;
+    let marked = (1..=28)
+        .filter(|d| !cell_mark(&before, last_month.with_day(*d).unwrap()).is_empty())
+        .count();
+    assert!(
+        marked >= 10,
+        "most working days of last month are marked: {marked}"
+    );
+    let r = client()
+        .get(s.url("/board?crew=Utilities&month=May"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("month: `May`"));
 
     // The crew marks a first-aid case through the board's form; the note is hostile.
     let board = text(&s, "/board?crew=Packaging%20E%26I").await;

@@ -248,6 +248,8 @@ pub struct BoardParams {
     pub kiosk: Option<String>,
     /// The TV page to show first (`safety`, `problems`, `pull`, `pull-2`, ..., `actions`).
     pub page: Option<String>,
+    /// The month of the safety cross on the board's page, YYYY-MM (default: this month).
+    pub month: Option<String>,
 }
 
 impl BoardParams {
@@ -263,7 +265,7 @@ pub async fn plant_board(
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
     let viewer = Viewer::of(&state, &headers);
-    let view = View::of(&p);
+    let view = View::of(&p)?;
     render(state, Scope::plant(), view, raw, viewer).await
 }
 
@@ -273,27 +275,31 @@ pub async fn scoped_board(
     RawQuery(raw): RawQuery,
     Query(p): Query<BoardParams>,
 ) -> Result<Response, AppError> {
-    let view = View::of(&p);
+    let view = View::of(&p)?;
     let scope = checked_scope(&state, p.site, p.area, p.crew)?;
     let viewer = Viewer::of(&state, &headers);
     render(state, scope, view, raw, viewer).await
 }
 
-/// The board's page, or its TV view at a page of the agenda.
+/// The board's page (with the safety cross of a month), or its TV view at a page of the agenda.
 enum View {
-    Page,
+    Page { month: Option<NaiveDate> },
     Tv { page: Option<String> },
 }
 
 impl View {
-    fn of(p: &BoardParams) -> View {
-        if p.kiosk() {
+    fn of(p: &BoardParams) -> Result<View, AppError> {
+        Ok(if p.kiosk() {
             View::Tv {
                 page: p.page.clone(),
             }
         } else {
-            View::Page
-        }
+            let month = match p.month.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(m) => Some(crate::safety::month_of(m)?.0),
+            };
+            View::Page { month }
+        })
     }
 }
 
@@ -329,11 +335,15 @@ async fn render(
     let pull = what_if.as_ref().unwrap_or(&data.pull);
     let st = state.clone();
     let board_scope = data.scope.clone();
+    let month = match view {
+        View::Page { month } => month,
+        View::Tv { .. } => None,
+    };
     let (acts, warnings, cross) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
         Ok((
             BoardActions::read(&st, &board_scope)?,
             crate::web::jobs::warnings(&st, Utc::now())?,
-            SafetyCross::read(&st, &board_scope, None)?,
+            SafetyCross::read(&st, &board_scope, month)?,
         ))
     })
     .await
@@ -346,7 +356,7 @@ async fn render(
         safety: &cross,
     };
     let markup = match view {
-        View::Page => page(&state, &loaded, &data, &live),
+        View::Page { .. } => page(&state, &loaded, &data, &live),
         View::Tv { page } => tv::page(&state, &loaded, &data, &live, page.as_deref()),
     };
     Ok(Html(markup.into_string()).into_response())

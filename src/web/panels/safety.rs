@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use crate::metrics::Scope;
 use crate::safety::{self, Mark, ShownDay};
-use crate::web::layout::csrf_field;
+use crate::web::layout::{board_href, csrf_field};
 use crate::web::{AppError, AppState};
 
 /// A board's cross for one month, with what "days since" needs.
@@ -156,13 +156,32 @@ fn mark_form(c: &SafetyCross, token: &str, ret: &str, tv: bool) -> Markup {
     }
 }
 
+/// Links to the cross of the month before and (up to this month) after.
+fn month_links(c: &SafetyCross) -> Markup {
+    let board = Scope::from_key(&c.board).unwrap_or_default();
+    let href = board_href(&board, false);
+    let link = |m: NaiveDate| {
+        let sep = if href.contains('?') { '&' } else { '?' };
+        format!("{href}{sep}month={}#safety", m.format("%Y-%m"))
+    };
+    let before = (c.month - Duration::days(1)).with_day(1).expect("day 1");
+    let after = safety::last_of_month(c.month) + Duration::days(1);
+    html! {
+        nav class="months" aria-label="Other months" {
+            a href=(link(before)) rel="prev" { "‹ " (before.format("%B").to_string()) }
+            @if after <= c.today { " · " a href=(link(after)) rel="next" { (after.format("%B").to_string()) " ›" } }
+        }
+    }
+}
+
 /// The safety panel: the month's cross, days since the last case, the legend, and the form for
 /// a viewer who may write (`token`).
 pub fn panel(c: &SafetyCross, token: Option<&str>, ret: &str, tv: bool) -> Markup {
     html! {
         section class="safety" id="safety" aria-label="Safety" {
-            h2 { "Safety — " (c.month.format("%B").to_string())
+            h2 { "Safety — " (c.month.format("%B %Y").to_string())
                 @if c.rolls_up { span class="count" { " worst mark of this board and those below it" } } }
+            @if !tv { (month_links(c)) }
             (days_since_words(c))
             (cross(c))
             (legend())
