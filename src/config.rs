@@ -75,6 +75,13 @@ pub struct Plant {
     pub timezone: String,
     #[serde(skip, default = "utc")]
     pub tz: Tz,
+    /// The ISO 4217 code of the currency orders' `cost` is in (default EUR).
+    #[serde(default = "default_currency")]
+    pub currency: String,
+}
+
+fn default_currency() -> String {
+    "EUR".into()
 }
 
 fn utc_name() -> String {
@@ -491,6 +498,15 @@ impl Config {
                 ),
             )
         })?;
+        let cur = &self.plant.currency;
+        if !(cur.len() == 3 && cur.bytes().all(|b| b.is_ascii_uppercase())) {
+            return Err(self.invalid(
+                "plant.currency",
+                format!(
+                    "`{cur}` is not an ISO 4217 code; use three capital letters, e.g. EUR, USD, GBP"
+                ),
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.crews.iter().enumerate() {
             let key = |k: &str| format!("crews[{i}].{k} (crew `{}`)", c.name);

@@ -453,6 +453,7 @@ impl DemoOrders {
         let assignee = (status != Status::Requested && status != Status::Approved)
             .then(|| TECHNICIANS[rng.random_range(0..TECHNICIANS.len())].to_string());
         let title = title_for(rng, kind, asset, pm_interval_days);
+        let (cost, failure_code) = cost_and_code(self.seq, kind, status, actual_hours, &asset.id);
         WorkOrder {
             source: DEMO_SOURCE.into(),
             id: format!("WO-{:07}", self.seq),
@@ -479,8 +480,88 @@ impl DemoOrders {
             actual_hours,
             downtime_hours,
             pm_interval_days,
+            cost,
+            failure_code,
         }
     }
+}
+
+/// The failure codes of the demo plant, most frequent first (a Pareto-like spread).
+pub const FAILURE_CODES: [(&str, f64); 12] = [
+    ("BRG-WEAR", 0.22),
+    ("SEAL-LEAK", 0.16),
+    ("BELT-SLIP", 0.12),
+    ("SENSOR-FAULT", 0.10),
+    ("MOTOR-OVERHEAT", 0.08),
+    ("VALVE-STUCK", 0.07),
+    ("MISALIGNMENT", 0.06),
+    ("LUBE-LOW", 0.05),
+    ("CABLE-DAMAGE", 0.05),
+    ("AIR-LEAK", 0.04),
+    ("PLC-FAULT", 0.03),
+    ("OPERATOR-ERROR", 0.02),
+];
+
+/// Labour in the demo plant's currency per hour.
+const LABOUR_RATE: f64 = 65.0;
+
+/// A uniform number in [0, 1) from a 64-bit key (splitmix64): the demo's costs and codes are
+/// drawn from the order's number, so they leave the order stream's random sequence as it was.
+fn unit(key: u64) -> f64 {
+    let mut z = key.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// An order's cost (labour of its booked hours and parts, more parts for breakdowns) and, for
+/// repairs, a failure code: half of an asset's failures are its usual one, so bad actors show.
+fn cost_and_code(
+    seq: u64,
+    kind: Kind,
+    status: Status,
+    actual_hours: Option<f64>,
+    asset: &str,
+) -> (Option<f64>, Option<String>) {
+    let u = |salt: u64| unit(seq.wrapping_mul(31).wrapping_add(salt));
+    let labour = actual_hours.map(|h| h * LABOUR_RATE);
+    let parts_mean = match kind {
+        Kind::Emergency => 420.0,
+        Kind::Corrective => 230.0,
+        Kind::PlannedCorrective => 260.0,
+        Kind::Project => 900.0,
+        Kind::Preventive | Kind::Predictive => 45.0,
+        Kind::Other => 60.0,
+    };
+    let parts = (status == Status::Completed).then(|| -parts_mean * (1.0 - u(1)).ln());
+    let cost = match (labour, parts) {
+        (None, None) => None,
+        (l, p) => Some((l.unwrap_or(0.0) + p.unwrap_or(0.0)).round()),
+    };
+    let repair = matches!(kind, Kind::Emergency | Kind::Corrective)
+        && matches!(status, Status::Completed | Status::InProgress);
+    // A code drawn by its weight; each asset has a usual one, drawn the same way.
+    let weighted = |mut x: f64| {
+        FAILURE_CODES
+            .iter()
+            .position(|(_, w)| {
+                x -= w;
+                x < 0.0
+            })
+            .unwrap_or(0)
+    };
+    let code = repair.then(|| {
+        let asset_key = asset
+            .bytes()
+            .fold(7u64, |h, b| h.wrapping_mul(131).wrapping_add(b as u64));
+        let i = if u(2) < 0.5 {
+            weighted(unit(asset_key))
+        } else {
+            weighted(u(3))
+        };
+        FAILURE_CODES[i].0.to_string()
+    });
+    (cost.filter(|c| *c > 0.0), code)
 }
 
 fn title_for(rng: &mut ChaCha8Rng, kind: Kind, a: &Asset, interval: Option<u32>) -> String {
@@ -790,7 +871,7 @@ fn demo_actions(
 }
 
 /// The header of the `generic` CSV profile, in the order `write_csv` writes.
-pub const GENERIC_HEADER: [&str; 22] = [
+pub const GENERIC_HEADER: [&str; 24] = [
     "id",
     "title",
     "kind",
@@ -813,6 +894,8 @@ pub const GENERIC_HEADER: [&str; 22] = [
     "actual_hours",
     "downtime_hours",
     "pm_interval_days",
+    "cost",
+    "failure_code",
 ];
 
 /// Writes orders as a `generic` CSV, streaming. Due dates that are the end of a plant day are
@@ -869,6 +952,8 @@ pub fn write_csv<W: std::io::Write>(
             &o.pm_interval_days
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
+            &num(o.cost),
+            o.failure_code.as_deref().unwrap_or(""),
         ])?;
         n += 1;
     }

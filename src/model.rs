@@ -205,6 +205,12 @@ pub struct WorkOrder {
     pub actual_hours: Option<f64>,
     pub downtime_hours: Option<f64>,
     pub pm_interval_days: Option<u32>,
+    /// What the order cost (labour, parts, services), in the plant's currency.
+    #[serde(default)]
+    pub cost: Option<f64>,
+    /// A problem, cause or damage code of the CMMS.
+    #[serde(default)]
+    pub failure_code: Option<String>,
 }
 
 /// The normalized fields, by their binding names: what a mapping profile may fill.
@@ -232,10 +238,12 @@ pub enum Field {
     ActualHours,
     DowntimeHours,
     PmIntervalDays,
+    Cost,
+    FailureCode,
 }
 
 impl Field {
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 24] = [
         Field::Id,
         Field::Title,
         Field::Kind,
@@ -258,6 +266,8 @@ impl Field {
         Field::ActualHours,
         Field::DowntimeHours,
         Field::PmIntervalDays,
+        Field::Cost,
+        Field::FailureCode,
     ];
 
     pub fn name(self) -> &'static str {
@@ -284,6 +294,8 @@ impl Field {
             Field::ActualHours => "actual_hours",
             Field::DowntimeHours => "downtime_hours",
             Field::PmIntervalDays => "pm_interval_days",
+            Field::Cost => "cost",
+            Field::FailureCode => "failure_code",
         }
     }
 

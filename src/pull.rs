@@ -36,6 +36,8 @@ pub struct Item<'a> {
     pub title: &'a str,
     pub asset_id: Option<&'a str>,
     pub asset_name: Option<&'a str>,
+    pub failure_code: Option<&'a str>,
+    pub cost: Option<f64>,
     pub site: Option<&'a str>,
     pub area: Option<&'a str>,
     pub crew: Option<&'a str>,
@@ -86,6 +88,8 @@ impl Item<'_> {
             asset_id: text(self.asset_id),
             asset_name: text(self.asset_name),
             asset_criticality: self.criticality,
+            cost: self.cost,
+            failure_code: text(self.failure_code),
             created_at: ms(self.created_ms),
             due_at: self.due_ms.map(ms),
             started_at: self.started_ms.map(ms),
@@ -615,6 +619,8 @@ impl Engine {
                     c::TITLE,
                     c::ASSET_ID,
                     c::ASSET_NAME,
+                    c::FAILURE_CODE,
+                    c::COST,
                     c::SITE,
                     c::AREA,
                     c::CREW,
@@ -641,6 +647,7 @@ impl Engine {
         let f64s = |name: &str| -> PolarsResult<&Float64Chunked> { df.column(name)?.f64() };
         let (source, id, title) = (s(c::SOURCE)?, s(c::ID)?, s(c::TITLE)?);
         let (asset_id, asset_name) = (s(c::ASSET_ID)?, s(c::ASSET_NAME)?);
+        let (failure_code, cost) = (s(c::FAILURE_CODE)?, f64s(c::COST)?);
         let (site, area, crew, assignee) = (s(c::SITE)?, s(c::AREA)?, s(c::CREW)?, s(c::ASSIGNEE)?);
         let (kind, status, priority, crit) = (
             i32s(c::KIND)?,
@@ -661,6 +668,8 @@ impl Engine {
                 title: title.get(i).unwrap_or_default(),
                 asset_id: asset_id.get(i),
                 asset_name: asset_name.get(i),
+                failure_code: failure_code.get(i),
+                cost: cost.get(i),
                 site: site.get(i),
                 area: area.get(i),
                 crew: crew.get(i),
@@ -741,6 +750,8 @@ mod tests {
             title: id,
             asset_id: None,
             asset_name: None,
+            failure_code: None,
+            cost: None,
             site: None,
             area: None,
             crew: Some("Mech"),

@@ -15,6 +15,9 @@ pub struct Display {
 }
 
 /// The metrics a person reads, in the order they read them.
+/// The unit of money metrics: shown as `[plant] currency`.
+pub const CURRENCY: &str = "currency";
+
 pub const DISPLAY: &[Display] = &[
     Display {
         key: "backlog_weeks",
@@ -142,6 +145,24 @@ pub const DISPLAY: &[Display] = &[
         unit: "h",
         decimals: 1,
     },
+    Display {
+        key: "reactive_cost",
+        label: "Reactive cost",
+        unit: "currency",
+        decimals: 0,
+    },
+    Display {
+        key: "planned_cost",
+        label: "Planned cost",
+        unit: "currency",
+        decimals: 0,
+    },
+    Display {
+        key: "reactive_cost_pct",
+        label: "Reactive work (cost)",
+        unit: "%",
+        decimals: 1,
+    },
 ];
 
 pub fn display_of(key: &str) -> Option<&'static Display> {
@@ -218,7 +239,11 @@ pub fn kpis_table(k: &Kpis, cfg: &Config, colour: bool) -> String {
             "  {:<26} {:>10}  {:<10}  {:<12} {}\n",
             d.label,
             format_value(d.key, v),
-            d.unit,
+            if d.unit == CURRENCY {
+                cfg.plant.currency.as_str()
+            } else {
+                d.unit
+            },
             target,
             mark
         ));

@@ -582,6 +582,15 @@ impl Bound<'_> {
             o.set_hours(f, h * rule.hours_factor);
             return Ok(());
         }
+        if f == Field::Cost {
+            let c =
+                parse_number(strip_currency(raw), m.csv.decimal_comma).map_err(|r| err(raw, r))?;
+            if c < 0.0 {
+                return Err(err(raw, "a cost cannot be negative".into()));
+            }
+            o.cost = Some(c);
+            return Ok(());
+        }
         if f == Field::PmIntervalDays {
             let d = parse_number(raw, m.csv.decimal_comma).map_err(|r| err(raw, r))?;
             if d.fract() != 0.0 || !(1.0..=36_500.0).contains(&d) {
@@ -650,6 +659,12 @@ impl Bound<'_> {
     }
 }
 
+/// A money amount without its currency sign or code and the spaces around it: `€ 1234.50`,
+/// `1234,50 EUR`, `$80` (thousands separators are not guessed: they read as decimals or fail).
+fn strip_currency(raw: &str) -> &str {
+    raw.trim_matches(|c: char| c.is_alphabetic() || c.is_whitespace() || "€$£¥₹".contains(c))
+}
+
 fn parse_number(raw: &str, decimal_comma: bool) -> Result<f64, String> {
     let t = raw.trim();
     let v = if decimal_comma {
@@ -688,6 +703,8 @@ struct Draft {
     times: [Option<DateTime<Utc>>; 6],
     hours: [Option<f64>; 3],
     pm_interval_days: Option<u32>,
+    cost: Option<f64>,
+    failure_code: Option<String>,
 }
 
 impl Draft {
@@ -707,6 +724,7 @@ impl Draft {
                     Field::Assignee => &mut self.assignee,
                     Field::AssetId => &mut self.asset_id,
                     Field::AssetName => &mut self.asset_name,
+                    Field::FailureCode => &mut self.failure_code,
                     _ => unreachable!("typed_value gives text only for text fields"),
                 };
                 *slot = Some(s);
@@ -769,6 +787,8 @@ impl Draft {
             actual_hours: self.hours[1],
             downtime_hours: self.hours[2],
             pm_interval_days: self.pm_interval_days,
+            cost: self.cost,
+            failure_code: self.failure_code,
         })
     }
 }
@@ -831,6 +851,60 @@ mod tests {
         assert_eq!(e.field, Field::Priority);
         let e = row(&m, &["7", "x", "PM", "REL", "1", "2026-01-02", "-5"]).unwrap_err();
         assert_eq!(e.field, Field::EstimatedHours);
+    }
+
+    #[test]
+    fn costs_and_failure_codes_are_read_with_their_currency_left_off() {
+        let with = |extra: &str, decimal_comma: bool| {
+            let csv = if decimal_comma {
+                "[csv]\ndecimal_comma = true\n"
+            } else {
+                ""
+            };
+            Mapping::parse(
+                &format!(
+                    "name = \"t\"\n{csv}[fields]\n{BASE}cost = \"X\"\nfailure_code = \"F\"\n{extra}"
+                ),
+                "t.toml",
+                Tz::UTC,
+            )
+            .unwrap()
+        };
+        let cells = |cost: &'static str, code: &'static str| {
+            ["7", "x", "CM", "REL", "1", "2026-01-02", "", cost, code]
+        };
+        let map = |m: &Mapping, cells: [&str; 9]| {
+            let header: Vec<String> = ["ID", "T", "K", "S", "P", "C", "E", "X", "F"]
+                .map(String::from)
+                .to_vec();
+            m.bind(&header)
+                .unwrap()
+                .0
+                .map_record("src", |i| cells.get(i).copied())
+        };
+        let m = with("", false);
+        for (raw, want) in [
+            ("1234.5", 1234.5),
+            ("€ 80", 80.0),
+            ("95.20 EUR", 95.2),
+            ("$0", 0.0),
+        ] {
+            assert_eq!(map(&m, cells(raw, "")).unwrap().cost, Some(want), "{raw}");
+        }
+        let o = map(&m, cells("", " BRG-WEAR ")).unwrap();
+        assert_eq!(
+            (o.cost, o.failure_code.as_deref()),
+            (None, Some("BRG-WEAR"))
+        );
+        let e = map(&m, cells("-12", "")).unwrap_err();
+        assert_eq!(
+            (e.field, e.reason.as_str()),
+            (Field::Cost, "a cost cannot be negative")
+        );
+        let e = map(&m, cells("twelve", "")).unwrap_err();
+        assert_eq!((e.field, e.value.as_str()), (Field::Cost, "twelve"));
+        let m = with("", true);
+        assert_eq!(map(&m, cells("1.234,50 €", "")).unwrap().cost, Some(1234.5));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub mod c {
     pub const ASSIGNEE: &str = "assignee";
     pub const ASSET_ID: &str = "asset_id";
     pub const ASSET_NAME: &str = "asset_name";
+    pub const COST: &str = "cost";
+    pub const FAILURE_CODE: &str = "failure_code";
     pub const CREATED: &str = "created_at";
     pub const DUE: &str = "due_at";
     pub const SCHEDULED: &str = "scheduled_start";
@@ -86,6 +88,8 @@ struct Columns {
     assignee: StringChunkedBuilder,
     asset_id: StringChunkedBuilder,
     asset_name: StringChunkedBuilder,
+    failure_code: StringChunkedBuilder,
+    cost: Vec<Option<f64>>,
     kind: Vec<i32>,
     status: Vec<i32>,
     priority: Vec<i32>,
@@ -153,6 +157,8 @@ impl Columns {
             assignee: text(c::ASSIGNEE),
             asset_id: text(c::ASSET_ID),
             asset_name: text(c::ASSET_NAME),
+            failure_code: text(c::FAILURE_CODE),
+            cost: Vec::with_capacity(capacity),
             kind: Vec::with_capacity(capacity),
             status: Vec::with_capacity(capacity),
             priority: Vec::with_capacity(capacity),
@@ -258,6 +264,8 @@ impl Columns {
         self.assignee.append_option(o.assignee);
         self.asset_id.append_option(o.asset_id);
         self.asset_name.append_option(o.asset_name);
+        self.failure_code.append_option(o.failure_code);
+        self.cost.push(o.cost);
         self.rows += 1;
     }
 
@@ -278,6 +286,8 @@ impl Columns {
             text(self.assignee),
             text(self.asset_id),
             text(self.asset_name),
+            text(self.failure_code),
+            Column::new(c::COST.into(), self.cost),
             Column::new(c::CREATED.into(), self.created),
             Column::new(c::DUE.into(), self.due),
             Column::new(c::SCHEDULED.into(), self.scheduled),

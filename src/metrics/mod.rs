@@ -188,6 +188,9 @@ pub struct Metrics {
     pub pm_compliance_pct: Option<f64>,
     pub schedule_compliance_pct: Option<f64>,
     pub mttr_hours: Option<f64>,
+    pub reactive_cost: f64,
+    pub planned_cost: f64,
+    pub reactive_cost_pct: Option<f64>,
 }
 
 /// The scalar metrics a trend can follow, by their JSON keys.
@@ -213,6 +216,9 @@ pub const TREND_METRICS: &[&str] = &[
     "pm_compliance_pct",
     "schedule_compliance_pct",
     "mttr_hours",
+    "reactive_cost",
+    "planned_cost",
+    "reactive_cost_pct",
 ];
 
 impl Metrics {
@@ -240,6 +246,9 @@ impl Metrics {
             "pm_compliance_pct" => self.pm_compliance_pct?,
             "schedule_compliance_pct" => self.schedule_compliance_pct?,
             "mttr_hours" => self.mttr_hours?,
+            "reactive_cost" => self.reactive_cost,
+            "planned_cost" => self.planned_cost,
+            "reactive_cost_pct" => self.reactive_cost_pct?,
             _ => return None,
         })
     }
@@ -757,6 +766,9 @@ impl Engine {
             pm_compliance_pct: pct(r.pm_ok_n as f64, r.pm_n as f64),
             schedule_compliance_pct: pct(r.sched_ok_n as f64, r.sched_n as f64),
             mttr_hours: ratio(r.repair_sum, r.repair_n as f64),
+            reactive_cost: r.reactive_cost,
+            planned_cost: r.planned_cost,
+            reactive_cost_pct: pct(r.reactive_cost, r.reactive_cost + r.planned_cost),
         }
     }
 }
@@ -823,6 +835,8 @@ struct Raw {
     sched_ok_n: u64,
     repair_sum: f64,
     repair_n: u64,
+    reactive_cost: f64,
+    planned_cost: f64,
 }
 
 fn int(df: &DataFrame, name: &str, row: usize) -> PolarsResult<u64> {
@@ -864,12 +878,14 @@ impl Raw {
             sched_ok_n: i("sched_ok_n")?,
             repair_sum: f("repair_sum")?,
             repair_n: i("repair_n")?,
+            reactive_cost: f("reactive_cost")?,
+            planned_cost: f("planned_cost")?,
         })
     }
 }
 
 /// Names of the per-order contributions, one per raw sum of `Raw`.
-const SUMS: [&str; 24] = [
+const SUMS: [&str; 26] = [
     "open_n",
     "backlog_hours",
     "ready_hours",
@@ -894,6 +910,8 @@ const SUMS: [&str; 24] = [
     "sched_ok_n",
     "repair_sum",
     "repair_n",
+    "reactive_cost",
+    "planned_cost",
 ];
 
 /// Names of the data-quality counts (metrics.md, `quality`), in the order of `Quality`.
@@ -953,6 +971,7 @@ fn contributions() -> Vec<Expr> {
     let n = |mask: Expr| flag(mask).cast(DataType::Int64);
     let h = |value: Expr, mask: Expr| when(flag(mask)).then(value).otherwise(lit(0.0));
     let between = |lo: f64, hi: f64| open().and(days().gt_eq(lit(lo))).and(days().lt_eq(lit(hi)));
+    let cost = || col(c::COST).fill_null(lit(0.0));
     let repaired = || {
         done_in()
             .and(col(c::REACTIVE))
@@ -983,6 +1002,8 @@ fn contributions() -> Vec<Expr> {
         n(col("_sched_in").and(col(c::DONE).lt(col(c::SCHED_DEADLINE)))),
         h(col(c::REPAIR_HOURS), repaired()),
         n(repaired()),
+        h(cost(), done_in().and(col(c::REACTIVE))),
+        h(cost(), done_in().and(col(c::PLANNED))),
     ];
     exprs
         .into_iter()

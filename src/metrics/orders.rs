@@ -85,6 +85,10 @@ pub struct OrderRow {
     pub updated_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub estimate_hours: f64,
+    /// What the order cost, in the plant's currency (`[plant] currency`).
+    pub cost: Option<f64>,
+    /// The CMMS's problem, cause or damage code.
+    pub failure_code: Option<String>,
     /// Whole days since creation, at the time of the query.
     pub age_days: i64,
     /// Whole days past due (open orders only).
@@ -194,6 +198,8 @@ fn rows(df: &DataFrame, now: i64) -> PolarsResult<Vec<OrderRow>> {
         i64s(c::DONE)?,
     );
     let estimate = df.column(c::ESTIMATE)?.f64()?.clone();
+    let cost = df.column(c::COST)?.f64()?.clone();
+    let failure_code = s(c::FAILURE_CODE)?;
     let t = |v: Option<i64>| v.and_then(DateTime::from_timestamp_millis);
     let text = |ca: &StringChunked, i: usize| ca.get(i).map(str::to_string);
     let mut out = Vec::with_capacity(df.height());
@@ -221,6 +227,8 @@ fn rows(df: &DataFrame, now: i64) -> PolarsResult<Vec<OrderRow>> {
             updated_at: t(updated.get(i)),
             completed_at: t(done_ms),
             estimate_hours: estimate.get(i).unwrap_or(0.0),
+            cost: cost.get(i),
+            failure_code: text(&failure_code, i),
             age_days: (now - created_ms).div_euclid(DAY_MS),
             overdue_days: due
                 .get(i)

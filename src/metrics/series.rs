@@ -39,10 +39,12 @@ const READY: usize = 1;
 const REACTIVE_H: usize = 2;
 const PLANNED_H: usize = 3;
 const REPAIR_SUM: usize = 4;
-const HOURS: usize = 5;
+const REACTIVE_COST: usize = 5;
+const PLANNED_COST: usize = 6;
+const HOURS: usize = 7;
 
 /// The columns the series reads.
-pub(super) const COLUMNS: [&str; 13] = [
+pub(super) const COLUMNS: [&str; 14] = [
     c::COUNTED,
     c::CREATED,
     c::DONE,
@@ -56,9 +58,10 @@ pub(super) const COLUMNS: [&str; 13] = [
     c::PM_DEADLINE,
     c::SCHED_DEADLINE,
     c::REPAIR_HOURS,
+    c::COST,
 ];
 
-/// Hours are summed as integers of 2^-60 h: every f64 of a plausible size converts exactly, the
+/// Hours (and costs) are summed as integers of 2^-60: every f64 of a plausible size converts exactly, the
 /// sums are exact, and a sum back to nothing is exactly 0 (with floats, adding and taking away
 /// the same hours leaves residues like 1e-13, and a ratio over such a residue is nonsense).
 const SCALE: f64 = (1u64 << 60) as f64;
@@ -139,6 +142,8 @@ impl Diffs {
                     sched_ok_n: n(SCHED_OK),
                     repair_sum: h(REPAIR_SUM),
                     repair_n: n(REPAIR_N),
+                    reactive_cost: h(REACTIVE_COST),
+                    planned_cost: h(PLANNED_COST),
                 }
             })
             .collect()
@@ -163,6 +168,7 @@ pub(super) fn raw_series(df: &DataFrame, instants: &[i64], w: u32) -> PolarsResu
     let (created, done, due) = (i(c::CREATED)?, i(c::DONE)?, i(c::DUE)?);
     let (pm_deadline, sched_deadline) = (i(c::PM_DEADLINE)?, i(c::SCHED_DEADLINE)?);
     let (estimate, hours, repair) = (f(c::ESTIMATE)?, f(c::HOURS)?, f(c::REPAIR_HOURS)?);
+    let cost = f(c::COST)?;
 
     let mut d = Diffs::new(p);
     for r in 0..df.height() {
@@ -211,8 +217,10 @@ pub(super) fn raw_series(df: &DataFrame, instants: &[i64], w: u32) -> PolarsResu
                 }
             }
             let h = hours.get(r).unwrap_or(0.0);
+            let money = cost.get(r).unwrap_or(0.0);
             if reactive.get(r) == Some(true) {
                 d.hours(REACTIVE_H, da, dz, h);
+                d.hours(REACTIVE_COST, da, dz, money);
                 d.count(REACTIVE_N, da, dz);
                 if let Some(rh) = repair.get(r) {
                     d.hours(REPAIR_SUM, da, dz, rh);
@@ -221,6 +229,7 @@ pub(super) fn raw_series(df: &DataFrame, instants: &[i64], w: u32) -> PolarsResu
             }
             if planned.get(r) == Some(true) {
                 d.hours(PLANNED_H, da, dz, h);
+                d.hours(PLANNED_COST, da, dz, money);
                 d.count(PLANNED_N, da, dz);
             }
             if emergency.get(r) == Some(true) {

@@ -191,6 +191,8 @@ pub struct OrderRef<'r> {
     pub actual_hours: Option<f64>,
     pub downtime_hours: Option<f64>,
     pub pm_interval_days: Option<u32>,
+    pub cost: Option<f64>,
+    pub failure_code: Option<&'r str>,
 }
 
 impl<'r> OrderRef<'r> {
@@ -221,6 +223,8 @@ impl<'r> OrderRef<'r> {
             actual_hours: self.actual_hours,
             downtime_hours: self.downtime_hours,
             pm_interval_days: self.pm_interval_days,
+            cost: self.cost,
+            failure_code: self.failure_code.map(str::to_string),
         }
     }
 
@@ -251,6 +255,8 @@ impl<'r> OrderRef<'r> {
             actual_hours: o.actual_hours,
             downtime_hours: o.downtime_hours,
             pm_interval_days: o.pm_interval_days,
+            cost: o.cost,
+            failure_code: o.failure_code.as_deref(),
         }
     }
 }
@@ -619,7 +625,46 @@ mod tests {
             actual_hours: None,
             downtime_hours: None,
             pm_interval_days: None,
+            cost: None,
+            failure_code: None,
         }
+    }
+
+    #[test]
+    fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let url = format!("sqlite:{}", path.display());
+        let meta = RunMeta {
+            kind: RunKind::Csv,
+            source: "s".into(),
+            file: None,
+            profile: None,
+            started_at: Utc::now(),
+        };
+        {
+            let mut store = Store::open(&url).unwrap();
+            let mut tx = store.begin_import(&meta, false).unwrap();
+            tx.upsert(order("old", "from before")).unwrap();
+            tx.commit(RunCounts::default()).unwrap();
+        }
+        // The schema as migration 5 left it: no cost, no failure code.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE orders DROP COLUMN cost; ALTER TABLE orders DROP COLUMN failure_code; PRAGMA user_version = 5;",
+        )
+        .unwrap();
+        drop(conn);
+        let mut store = Store::open(&url).unwrap();
+        assert_eq!(store.orders().unwrap(), vec![order("old", "from before")]);
+        let mut costed = order("new", "with a cost");
+        costed.cost = Some(99.5);
+        costed.failure_code = Some("SEAL-LEAK".into());
+        let mut tx = store.begin_import(&meta, false).unwrap();
+        tx.upsert(costed.clone()).unwrap();
+        tx.commit(RunCounts::default()).unwrap();
+        let orders = store.orders().unwrap();
+        assert!(orders.contains(&costed) && orders.len() == 2, "{orders:?}");
     }
 
     #[test]

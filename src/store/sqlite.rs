@@ -166,6 +166,10 @@ CREATE TABLE safety_history (
 );
 CREATE INDEX safety_history_board ON safety_history (board, day);
 "#,
+    r#"
+ALTER TABLE orders ADD COLUMN cost REAL;
+ALTER TABLE orders ADD COLUMN failure_code TEXT;
+"#,
 ];
 
 const INSERT_REJECTION: &str =
@@ -180,7 +184,7 @@ fn insert_rejections(conn: &Connection, run_id: i64, rs: &[Rejection]) -> rusqli
     Ok(())
 }
 
-const ORDER_COLUMNS: &str = "source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days";
+const ORDER_COLUMNS: &str = "source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days, cost, failure_code";
 
 pub struct Sqlite {
     conn: Connection,
@@ -219,7 +223,7 @@ impl Drop for ImportTx<'_> {
 /// [`Sqlite::checkpoint`], makes it.
 const WAL_AUTOCHECKPOINT: i64 = 1000;
 
-const ORDER_FIELDS: usize = 23;
+const ORDER_FIELDS: usize = 25;
 
 /// Rows per multi-row upsert: fewer statement executions for the same rows.
 const UPSERT_ROWS: usize = 32;
@@ -281,6 +285,8 @@ fn bind_order(
     bind(&o.actual_hours)?;
     bind(&o.downtime_hours)?;
     bind(&o.pm_interval_days)?;
+    bind(&o.cost)?;
+    bind(&o.failure_code)?;
     Ok(())
 }
 
@@ -649,6 +655,8 @@ impl Sqlite {
                 actual_hours: real(20)?,
                 downtime_hours: real(21)?,
                 pm_interval_days: int(22)?.map(|d| d as u32),
+                cost: real(23)?,
+                failure_code: opt_text(24)?,
             };
             f(&order);
         }

@@ -135,6 +135,8 @@ pub fn orders_csv_bytes(cfg: &Config, orders: &[OrderRow]) -> Result<Vec<u8>, Ap
         "age_days",
         "overdue_days",
         "estimate_hours",
+        "cost",
+        "failure_code",
         "link",
     ])
     .map_err(e)?;
@@ -162,6 +164,8 @@ pub fn orders_csv_bytes(cfg: &Config, orders: &[OrderRow]) -> Result<Vec<u8>, Ap
             o.age_days.to_string(),
             o.overdue_days.map(|d| d.to_string()).unwrap_or_default(),
             o.estimate_hours.to_string(),
+            o.cost.map(|c| c.to_string()).unwrap_or_default(),
+            o.failure_code.clone().unwrap_or_default(),
             link,
         ])
         .map_err(e)?;

@@ -75,7 +75,7 @@ pub async fn trends_page(
             @let series: Vec<(String, Vec<Option<f64>>)> = trends.iter().map(|t| (t.scope.label(), t.points.iter().map(|pt| pt.values[i]).collect())).collect();
             @let refs: Vec<(&str, &[Option<f64>])> = series.iter().map(|(l, v)| (l.as_str(), v.as_slice())).collect();
             div class="panel wide" {
-                (charts::line_chart_wide(&display_of(m).map_or(m.clone(), |d| format!("{} ({})", d.label, if d.unit.is_empty() { "count" } else { d.unit })), &dates, &refs, cfg.targets.get(m.as_str())))
+                (charts::line_chart_wide(&display_of(m).map_or(m.clone(), |d| format!("{} ({})", d.label, if d.unit.is_empty() { "count" } else if d.unit == crate::report::CURRENCY { cfg.plant.currency.as_str() } else { d.unit })), &dates, &refs, cfg.targets.get(m.as_str())))
             }
         }
     };

@@ -476,3 +476,73 @@ fn an_unclosed_quote_fails_the_file_and_points_at_it() {
     );
     assert_eq!(s.orders().len(), 0);
 }
+
+#[tokio::test]
+async fn cost_and_failure_code_go_from_the_file_to_the_store_and_the_api() {
+    let s = Sandbox::new();
+    let out = ok(&s.gemba(&[
+        "import",
+        &fixture("generic_cost.csv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(out.contains("read 4, upserted 3, rejected 1"), "{out}");
+    let orders = s.orders();
+    let c1 = find(&orders, "C-1");
+    assert_eq!(
+        (c1.cost, c1.failure_code.as_deref()),
+        (Some(412.5), Some("SEAL-LEAK"))
+    );
+    let c2 = find(&orders, "C-2");
+    assert_eq!((c2.cost, c2.failure_code.as_deref()), (None, None));
+    assert_eq!(
+        find(&orders, "C-4").cost,
+        Some(1290.0),
+        "the currency sign is left off"
+    );
+    let rejections = ok(&s.gemba(&["imports", "--rejections", "1"]));
+    assert!(
+        rejections.contains("cost")
+            && rejections.contains("-80")
+            && rejections.contains("cannot be negative"),
+        "{rejections}"
+    );
+    // Importing the same file again changes nothing.
+    let again = ok(&s.gemba(&[
+        "import",
+        &fixture("generic_cost.csv"),
+        "--profile",
+        "generic",
+    ]));
+    assert!(again.contains("upserted 3"), "{again}");
+    assert_eq!(s.orders(), orders);
+
+    let server = crate::server::Server::start(&s, &[]);
+    let api: serde_json::Value = reqwest::get(server.url("/api/v1/orders?sort=id"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = api["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "C-1")
+        .expect("C-1 listed");
+    assert_eq!(
+        (row["cost"].as_f64(), row["failure_code"].as_str()),
+        (Some(412.5), Some("SEAL-LEAK"))
+    );
+    let csv = reqwest::get(server.url("/orders.csv?sort=id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.lines().next().unwrap().contains(",cost,failure_code,"),
+        "{csv}"
+    );
+    assert!(csv.contains(",412.5,SEAL-LEAK,"), "{csv}");
+}

@@ -76,5 +76,25 @@ fn the_demo_csv_imports_to_the_same_orders_as_the_demo() {
         out.contains("read 1680, upserted 1680, rejected 0"),
         "{out}"
     );
-    assert_eq!(a.orders(), b.orders());
+    let orders = a.orders();
+    assert_eq!(orders, b.orders(), "cost and failure codes included");
+    // The demo plant's costs and failure codes: most orders cost something, repairs carry a
+    // code, and a few codes are most of them (a Pareto-like spread).
+    let costed = orders
+        .iter()
+        .filter(|o| o.cost.is_some_and(|c| c > 0.0))
+        .count();
+    assert!(costed * 2 > orders.len(), "{costed} of {}", orders.len());
+    let mut codes: std::collections::BTreeMap<&str, usize> = Default::default();
+    for o in &orders {
+        if let Some(c) = &o.failure_code {
+            assert!(o.kind.class() == gemba::model::Class::Reactive, "{}", o.id);
+            *codes.entry(c).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<usize> = codes.values().copied().collect();
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    assert!(counts.len() >= 10, "{codes:?}");
+    let total: usize = counts.iter().sum();
+    assert!(counts[..4].iter().sum::<usize>() * 2 > total, "{codes:?}");
 }

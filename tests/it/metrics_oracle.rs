@@ -133,6 +133,9 @@ fn oracle(
         .filter(|o| planned(o))
         .map(|o| effective(o))
         .sum();
+    let cost = |o: &WorkOrder| o.cost.unwrap_or(0.0);
+    let r_cost: f64 = done.iter().filter(|o| reactive(o)).map(|o| cost(o)).sum();
+    let p_cost: f64 = done.iter().filter(|o| planned(o)).map(|o| cost(o)).sum();
     let r_n = done.iter().filter(|o| reactive(o)).count();
     let p_n = done.iter().filter(|o| planned(o)).count();
     let created = live.iter().filter(|o| in_window(o.created_at)).count();
@@ -251,6 +254,12 @@ fn oracle(
         (
             "mttr_hours",
             div(repairs.iter().sum(), repairs.len() as f64),
+        ),
+        ("reactive_cost", Some(r_cost)),
+        ("planned_cost", Some(p_cost)),
+        (
+            "reactive_cost_pct",
+            div(r_cost, r_cost + p_cost).map(|r| r * 100.0),
         ),
     ]
 }
@@ -439,6 +448,7 @@ fn arb_order(i: usize) -> impl Strategy<Value = WorkOrder> {
             hours(),
             hours(),
             hours(),
+            proptest::option::of(prop_oneof![Just(0.0), 1.0f64..5000.0]),
             proptest::option::of(prop::sample::select(vec![7u32, 30, 90, 365])),
         ),
     )
@@ -447,7 +457,7 @@ fn arb_order(i: usize) -> impl Strategy<Value = WorkOrder> {
                 (kind, status, pr, crit),
                 (crew, area),
                 (created, due, sched, started, completed, updated),
-                (est, act, down, interval),
+                (est, act, down, cost, interval),
             )| WorkOrder {
                 source: "p".into(),
                 id: format!("{i}"),
@@ -472,6 +482,8 @@ fn arb_order(i: usize) -> impl Strategy<Value = WorkOrder> {
                 actual_hours: act,
                 downtime_hours: down,
                 pm_interval_days: interval,
+                cost,
+                failure_code: None,
             },
         )
 }
