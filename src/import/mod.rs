@@ -13,7 +13,7 @@ use chrono::Utc;
 use polars::prelude::*;
 
 use crate::config::Config;
-use crate::mapping::{Bound, Mapping, MissingColumns};
+use crate::mapping::{Bound, Mapping, MissingColumns, Occurrences};
 use crate::metrics::frame::{GatheredOrders, ImportedOrders};
 use crate::store::{Rejection, RunCounts, RunKind, RunMeta, Store, StoreError};
 
@@ -293,6 +293,8 @@ fn map_chunks(
         .gather
         .as_ref()
         .map(|cfg| GatheredOrders::new(source, cfg));
+    // Rows of one file whose derived ids repeat are told apart by their occurrence.
+    let mut derived = bound.derives_id().then(Occurrences::default);
     for chunk in chunks {
         let chunk = match chunk {
             Ok(c) => c,
@@ -318,7 +320,11 @@ fn map_chunks(
                     ),
                 })
             } else {
-                match bound.map_record(source, |slot| arrays[slot].get(i)) {
+                let get = |slot: usize| arrays[slot].get(i);
+                let id = derived
+                    .as_mut()
+                    .and_then(|occ| bound.derived_id(get).map(|id| occ.tell_apart(id)));
+                match bound.map_record_as(source, get, id) {
                     Ok(order) => {
                         if let Some(g) = &mut gathered {
                             g.push(&order);

@@ -184,9 +184,12 @@ enum Unit {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldRuleText {
-    /// Column (CSV) or path (API) the value comes from.
+    /// Column (CSV) or path (API) the value comes from; for `id`, several columns whose values
+    /// together make the id.
     #[serde(alias = "column", alias = "path")]
-    from: Option<String>,
+    from: Option<OneOrMany>,
+    /// `id` only: a stable id hashed from the named columns, or from the whole row (`"row"`).
+    hash: Option<OneOrMany>,
     /// A constant for every record, instead of a column.
     value: Option<RawValue>,
     /// Source value -> normalized value; matched ignoring case and surrounding blanks.
@@ -204,6 +207,25 @@ struct FieldRuleText {
     unit: Unit,
 }
 
+/// A column name, or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// How a row's id is made when no column holds one (docs/profiles.md, "Files without an id").
+#[derive(Debug, Clone, PartialEq)]
+enum IdRule {
+    /// The values of these columns, joined.
+    Compose(Vec<String>),
+    /// A hash of the values of these columns.
+    Hash(Vec<String>),
+    /// A hash of every cell of the row.
+    HashRow,
+}
+
 /// A value already parsed into the type of its field.
 #[derive(Debug, Clone, PartialEq)]
 enum Typed {
@@ -218,6 +240,8 @@ enum Typed {
 struct Rule {
     field: Field,
     from: Option<String>,
+    /// `id` derived from several columns or the whole row.
+    derived: Option<IdRule>,
     constant: Option<Typed>,
     map: HashMap<String, Typed>,
     unmapped: Option<Typed>,
@@ -344,7 +368,8 @@ impl Mapping {
             let key = format!("fields.{key}");
             let text: FieldRuleText = match value {
                 toml::Value::String(col) => FieldRuleText {
-                    from: Some(col.clone()),
+                    from: Some(OneOrMany::One(col.clone())),
+                    hash: None,
                     value: None,
                     map: BTreeMap::new(),
                     unmapped: None,
@@ -390,7 +415,16 @@ impl Mapping {
         let mut slots = Vec::with_capacity(self.rules.len());
         let mut missing = Vec::new();
         let mut absent = Vec::new();
+        let mut id_slots = Vec::new();
         for r in &self.rules {
+            if let Some(IdRule::Compose(cols) | IdRule::Hash(cols)) = &r.derived {
+                for col in cols {
+                    match lower.iter().position(|h| *h == col.trim().to_lowercase()) {
+                        Some(pos) => id_slots.push(pos),
+                        None => missing.push(format!("{col} (for id)")),
+                    }
+                }
+            }
             let slot = match &r.from {
                 None => None,
                 Some(col) => {
@@ -419,10 +453,18 @@ impl Mapping {
                 header: header.to_vec(),
             });
         }
+        if self
+            .rules
+            .iter()
+            .any(|r| r.derived == Some(IdRule::HashRow))
+        {
+            id_slots = (0..header.len()).collect();
+        }
         Ok((
             Bound {
                 mapping: self,
                 slots,
+                id_slots,
             },
             absent,
         ))
@@ -435,20 +477,58 @@ impl Mapping {
 
     /// The source names (columns or paths) the profile reads, in rule order.
     pub fn source_names(&self) -> Vec<&str> {
-        self.rules
-            .iter()
-            .filter_map(|r| r.from.as_deref())
-            .collect()
+        let mut out = Vec::new();
+        for r in &self.rules {
+            match (&r.from, &r.derived) {
+                (Some(c), _) => out.push(c.as_str()),
+                (None, Some(IdRule::Compose(cols) | IdRule::Hash(cols))) => {
+                    out.extend(cols.iter().map(String::as_str))
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether the profile makes ids from other columns (then rows whose ids repeat in one
+    /// file are told apart by their occurrence: [`Occurrences`]).
+    pub fn derives_id(&self) -> bool {
+        self.rules.iter().any(|r| r.derived.is_some())
     }
 }
 
 impl Rule {
     fn build(field: Field, t: FieldRuleText) -> Result<Rule, String> {
-        if t.from.is_none() && t.value.is_none() {
+        let (from, derived) = match (t.from.clone(), t.hash.clone()) {
+            (_, Some(_)) | (Some(OneOrMany::Many(_)), _) if field != Field::Id => {
+                return Err("several columns and `hash` are for `id` only".into());
+            }
+            (Some(_), Some(_)) => return Err("give either `from` or `hash`, not both".into()),
+            (Some(OneOrMany::One(c)), None) => (Some(c), None),
+            (Some(OneOrMany::Many(cols)), None) => (None, Some(IdRule::Compose(cols))),
+            (None, Some(OneOrMany::One(r))) if r == "row" => (None, Some(IdRule::HashRow)),
+            (None, Some(OneOrMany::One(c))) => {
+                return Err(format!(
+                    "hash: `{c}`: give a list of columns (hash = [\"{c}\"]) or \"row\" for the whole row"
+                ));
+            }
+            (None, Some(OneOrMany::Many(cols))) => (None, Some(IdRule::Hash(cols))),
+            (None, None) => (None, None),
+        };
+        if let Some(IdRule::Compose(cols) | IdRule::Hash(cols)) = &derived
+            && cols.iter().all(|c| c.trim().is_empty())
+        {
+            return Err("name at least one column".into());
+        }
+        let sourced = from.is_some() || derived.is_some();
+        if !sourced && t.value.is_none() {
             return Err("give `from` (the column or path) or a constant `value`".into());
         }
-        if t.from.is_some() && t.value.is_some() {
+        if sourced && t.value.is_some() {
             return Err("give either `from` or `value`, not both".into());
+        }
+        if derived.is_some() && (!t.map.is_empty() || t.unmapped.is_some() || t.missing.is_some()) {
+            return Err("a composed or hashed id takes no `map`, `unmapped` or `missing`".into());
         }
         if t.split.is_some() && field != Field::Status {
             return Err("`split` is only for status codes".into());
@@ -480,7 +560,8 @@ impl Rule {
                 .as_ref()
                 .map(|v| typed(v, "missing"))
                 .transpose()?,
-            from: t.from,
+            from,
+            derived,
             map,
             split: t.split,
             hours_factor: match t.unit {
@@ -532,6 +613,35 @@ fn trimmed(s: &str) -> &str {
 pub struct Bound<'m> {
     mapping: &'m Mapping,
     slots: Vec<Option<usize>>,
+    /// The slots a derived id is made of, in order (every slot for a hash of the row).
+    id_slots: Vec<usize>,
+}
+
+/// Tells apart rows whose derived ids are the same within one file: the first keeps the id,
+/// the second gets `~2`, the third `~3`, ... (the `~` of a value is escaped, so no value can
+/// look like an occurrence). Counted over every row, rejected ones too, so fixing a rejected
+/// row does not renumber the rows after it.
+#[derive(Debug, Default)]
+pub struct Occurrences {
+    seen: HashMap<String, u32>,
+}
+
+impl Occurrences {
+    pub fn tell_apart(&mut self, id: String) -> String {
+        let n = self.seen.entry(id.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 { id } else { format!("{id}~{n}") }
+    }
+}
+
+/// A value as part of a composed id: `\`, `|` and `~` escaped with a backslash.
+fn escape_part(v: &str, out: &mut String) {
+    for ch in v.chars() {
+        if matches!(ch, '\\' | '|' | '~') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
 }
 
 impl Bound<'_> {
@@ -541,12 +651,62 @@ impl Bound<'_> {
         source: &str,
         get: impl Fn(usize) -> Option<&'r str>,
     ) -> Result<WorkOrder, FieldError> {
+        let id = self.derived_id(&get);
+        self.map_record_as(source, get, id)
+    }
+
+    /// Maps one record whose derived id is `id` (from [`Bound::derived_id`], told apart by
+    /// [`Occurrences`]); with `None` the id comes from its column as usual.
+    pub fn map_record_as<'r>(
+        &self,
+        source: &str,
+        get: impl Fn(usize) -> Option<&'r str>,
+        id: Option<String>,
+    ) -> Result<WorkOrder, FieldError> {
         let mut o = Draft::default();
         for (rule, slot) in self.mapping.rules.iter().zip(&self.slots) {
+            if rule.derived.is_some() {
+                let text = id.as_deref().filter(|s| !s.is_empty());
+                self.apply(rule, text, &mut o)?;
+                continue;
+            }
             let raw = slot.and_then(&get).map(trimmed).filter(|s| !s.is_empty());
             self.apply(rule, raw, &mut o)?;
         }
         o.finish(source)
+    }
+
+    /// Whether ids are made from other columns (see [`Occurrences`]).
+    pub fn derives_id(&self) -> bool {
+        self.mapping.derives_id()
+    }
+
+    /// The id a profile without an id column makes of a record: the named values joined by `|`
+    /// (escaped), or a hash of them (or of the whole row) as 16 hex digits. `None` when the
+    /// profile reads ids from a column, or when every part is blank.
+    pub fn derived_id<'r>(&self, get: impl Fn(usize) -> Option<&'r str>) -> Option<String> {
+        let rule = self.mapping.rules.iter().find(|r| r.derived.is_some())?;
+        let mut joined = String::new();
+        let mut any = false;
+        for (i, slot) in self.id_slots.iter().enumerate() {
+            if i > 0 {
+                joined.push('|');
+            }
+            let v = get(*slot).map(trimmed).unwrap_or("");
+            any |= !v.is_empty();
+            escape_part(v, &mut joined);
+        }
+        if !any {
+            return None;
+        }
+        Some(match rule.derived {
+            Some(IdRule::Compose(_)) => joined,
+            _ => {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(joined.as_bytes());
+                hex::encode(&digest[..8])
+            }
+        })
     }
 
     fn apply(&self, rule: &Rule, raw: Option<&str>, o: &mut Draft) -> Result<(), FieldError> {
@@ -905,6 +1065,73 @@ mod tests {
         assert_eq!((e.field, e.value.as_str()), (Field::Cost, "twelve"));
         let m = with("", true);
         assert_eq!(map(&m, cells("1.234,50 €", "")).unwrap().cost, Some(1234.5));
+    }
+
+    #[test]
+    fn ids_are_composed_or_hashed_when_no_column_holds_one() {
+        let rest = "title = \"T\"\nkind = { value = \"corrective\" }\nstatus = { value = \"ready\" }\npriority = { value = 3 }\ncreated_at = \"C\"\n";
+        let header: Vec<String> = ["A", "T", "C"].map(String::from).to_vec();
+        let id_of = |id: &str, cells: [&'static str; 3]| {
+            let m = profile(&format!("id = {id}\n{rest}")).unwrap();
+            let (b, _) = m.bind(&header).unwrap();
+            let id = b.derived_id(|i| cells.get(i).copied());
+            (
+                id.clone(),
+                b.map_record("src", |i| cells.get(i).copied()).map(|o| o.id),
+            )
+        };
+        let composed = r#"{ from = ["A", "T"] }"#;
+        let (id, mapped) = id_of(composed, ["PUMP 7", "Seal | leak ~ again", "2026-01-02"]);
+        assert_eq!(id.as_deref(), Some(r"PUMP 7|Seal \| leak \~ again"));
+        assert_eq!(mapped.unwrap(), id.unwrap());
+        // A value with a bar cannot pass for two values.
+        assert_ne!(
+            id_of(composed, ["a|b", "c", "2026-01-02"]).0,
+            id_of(composed, ["a", "b|c", "2026-01-02"]).0
+        );
+        let (none, mapped) = id_of(composed, ["", " ", "2026-01-02"]);
+        assert_eq!(none, None);
+        assert_eq!(mapped.unwrap_err().field, Field::Id);
+        let hashed = r#"{ hash = ["A", "T"] }"#;
+        let h = id_of(hashed, ["PUMP 7", "Seal", "2026-01-02"]).0.unwrap();
+        assert_eq!(h.len(), 16);
+        assert_eq!(
+            id_of(hashed, ["PUMP 7", "Seal", "2026-01-03"]).0.unwrap(),
+            h,
+            "only A and T"
+        );
+        let row = r#"{ hash = "row" }"#;
+        assert_ne!(
+            id_of(row, ["PUMP 7", "Seal", "2026-01-02"]).0,
+            id_of(row, ["PUMP 7", "Seal", "2026-01-03"]).0,
+            "the whole row"
+        );
+        let mut occ = Occurrences::default();
+        let seq: Vec<String> = ["x", "y", "x", "x"]
+            .iter()
+            .map(|s| occ.tell_apart(s.to_string()))
+            .collect();
+        assert_eq!(seq, ["x", "y", "x~2", "x~3"]);
+        for (bad, says) in [
+            (r#"{ hash = "A" }"#, "hash = [\"A\"]"),
+            (
+                r#"{ from = ["A"], hash = ["T"] }"#,
+                "either `from` or `hash`",
+            ),
+            (r#"{ from = [] }"#, "at least one column"),
+            (r#"{ from = ["A", "T"], missing = "x" }"#, "takes no `map`"),
+        ] {
+            let e = profile(&format!("id = {bad}\n{rest}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("fields.id") && e.contains(says), "{bad}: {e}");
+        }
+        let e = profile(&format!(
+            "id = \"A\"\n{rest}asset_id = {{ hash = [\"A\"] }}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("for `id` only"), "{e}");
     }
 
     #[test]

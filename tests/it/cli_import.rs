@@ -546,3 +546,110 @@ async fn cost_and_failure_code_go_from_the_file_to_the_store_and_the_api() {
     );
     assert!(csv.contains(",412.5,SEAL-LEAK,"), "{csv}");
 }
+
+/// A profile from `tests/fixtures/profiles/` in the sandbox's config folder.
+fn with_profile(s: &Sandbox, name: &str, edit: impl Fn(String) -> String) -> String {
+    let dir = s.path("cfg");
+    std::fs::create_dir_all(dir.join("csv")).unwrap();
+    std::fs::copy(
+        crate::support::repo("config/gemba.toml"),
+        dir.join("gemba.toml"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(crate::support::repo(&format!(
+        "tests/fixtures/profiles/{name}.toml"
+    )))
+    .unwrap();
+    std::fs::write(dir.join(format!("csv/{name}.toml")), edit(text)).unwrap();
+    dir.join("gemba.toml").to_str().unwrap().to_string()
+}
+
+#[test]
+fn an_export_without_an_id_column_imports_through_a_composed_id() {
+    let s = Sandbox::new();
+    let cfg = with_profile(&s, "sap-report", |t| t);
+    let import = || {
+        ok(&s.gemba(&[
+            "--config",
+            &cfg,
+            "import",
+            &fixture("no_id_export.csv"),
+            "--profile",
+            "sap-report",
+        ]))
+    };
+    let out = import();
+    assert!(out.contains("read 6, upserted 5, rejected 1"), "{out}");
+    let orders = s.orders();
+    let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    // The same seal on two dates is two orders; two identical lubrication rows stay two orders.
+    for id in [
+        "PUMP-07|2026-03-02|Seal leaking at the shaft",
+        "PUMP-07|2026-03-09|Seal leaking at the shaft",
+        "CONV-03|2026-03-03|Monthly lubrication",
+        "CONV-03|2026-03-03|Monthly lubrication~2",
+        "BOIL-01|2026-03-06|Burner flame failure",
+    ] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    assert_eq!(
+        find(&orders, "BOIL-01|2026-03-06|Burner flame failure").kind,
+        Kind::Emergency
+    );
+    assert_eq!(
+        find(&orders, "BOIL-01|2026-03-06|Burner flame failure").cost,
+        Some(2210.0)
+    );
+    // The row shifted by an unquoted comma is rejected with its line and why.
+    let rejected = ok(&s.gemba(&["imports", "--rejections", "1"]));
+    let line = rejected
+        .lines()
+        .find(|l| l.contains("(row)"))
+        .unwrap_or_else(|| panic!("{rejected}"));
+    assert!(
+        line.trim_start().starts_with("6 ")
+            && line.contains("`6 fields`")
+            && line.contains("the header 5"),
+        "line 6, the row's shape and why: {line}"
+    );
+    // The same file again: the same store.
+    let again = import();
+    assert!(again.contains("read 6, upserted 5, rejected 1"), "{again}");
+    assert_eq!(s.orders(), orders);
+}
+
+#[test]
+fn a_hashed_id_is_stable_and_a_changed_row_is_a_new_order() {
+    let s = Sandbox::new();
+    let cfg = with_profile(&s, "sap-report", |t| {
+        t.replace(
+            r#"id = { from = ["Asset", "BscStartDate", "Text"] }"#,
+            r#"id = { hash = "row" }"#,
+        )
+    });
+    let run =
+        |file: &str| ok(&s.gemba(&["--config", &cfg, "import", file, "--profile", "sap-report"]));
+    run(&fixture("no_id_export.csv"));
+    let first = s.orders();
+    assert_eq!(first.len(), 5);
+    assert!(
+        first
+            .iter()
+            .all(|o| o.id.len() == 16 || o.id.ends_with("~2")),
+        "{first:?}"
+    );
+    run(&fixture("no_id_export.csv"));
+    assert_eq!(s.orders(), first, "hashing is stable");
+    // A later export with one cost corrected: that row hashes anew and becomes another order.
+    let changed = std::fs::read_to_string(fixture("no_id_export.csv"))
+        .unwrap()
+        .replace("2210.00", "2250.00");
+    let path = s.path("changed.csv");
+    std::fs::write(&path, changed).unwrap();
+    run(path.to_str().unwrap());
+    assert_eq!(
+        s.orders().len(),
+        6,
+        "the corrected row is a new order; docs/profiles.md says so"
+    );
+}
