@@ -369,7 +369,12 @@ fn maximo_export_imports_with_expected_counts() {
         (pm.estimated_hours, pm.actual_hours),
         (Some(1.5), Some(1.25))
     );
+    assert_eq!((pm.cost, pm.failure_code.as_deref()), (Some(182.75), None));
     let em = find(&orders, "1002");
+    assert_eq!(
+        (em.cost, em.failure_code.as_deref()),
+        (None, Some("MOTOR-TRIP"))
+    );
     assert_eq!(
         (em.kind, em.status, em.priority.get()),
         (Kind::Emergency, Status::InProgress, 1)

@@ -84,7 +84,8 @@ fn record(case: &Case, i: i64, shift: usize, updated_ms: i64) -> Rec {
     }
 }
 
-fn run_case(case: Case) {
+/// Runs a vendor case through full and incremental syncs; returns its sandbox for more checks.
+fn run_case(case: Case) -> Sandbox {
     let sb = Sandbox::new();
     let records: Vec<Rec> = (1..=N).map(|i| record(&case, i, 0, updated(i))).collect();
     let mock = MockServer::start(
@@ -227,6 +228,7 @@ fn run_case(case: Case) {
     for (k, v) in case.env {
         assert!(!seen.contains(v), "{}: secret {k} leaked", case.name);
     }
+    sb
 }
 
 fn basic(user: &str, pwd: &str) -> String {
@@ -641,7 +643,7 @@ fn maximo_case() -> Case {
             json!({"wonum": format!("WO{i}"), "workorderid": i, "description": format!("Order {i}"), "status": s, "worktype": k,
                    "wopriority": p.parse::<i64>().unwrap(), "assetnum": format!("P-{i}"), "location": "BR430", "siteid": "BEDFORD",
                    "persongroup": "MECH", "reportdate": local(created(i)), "targcompdate": local(created(i) + 7 * DAY),
-                   "changedate": local(u), "estdur": 1.5, "actlabhrs": 0.0})
+                   "changedate": local(u), "estdur": 1.5, "actlabhrs": 0.0, "acttotalcost": 120.5 + i as f64, "failurecode": "PUMPS"})
         },
         id: |i| format!("WO{i}"),
         statuses: &[
@@ -673,7 +675,17 @@ fn maximo_case() -> Case {
 
 #[test]
 fn maximo() {
-    run_case(maximo_case());
+    let sb = run_case(maximo_case());
+    // Cost and failure code come through the manifest's mapping.
+    for o in sb.orders() {
+        let i: f64 = o.id.trim_start_matches("WO").parse().unwrap();
+        assert_eq!(
+            (o.cost, o.failure_code.as_deref()),
+            (Some(120.5 + i), Some("PUMPS")),
+            "{}",
+            o.id
+        );
+    }
 }
 
 // ---------------------------------------------------------------- SAP S/4HANA PM
