@@ -630,18 +630,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        let url = format!("sqlite:{}", path.display());
-        let meta = RunMeta {
+    fn csv_run() -> RunMeta {
+        RunMeta {
             kind: RunKind::Csv,
             source: "s".into(),
             file: None,
             profile: None,
             started_at: Utc::now(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let url = format!("sqlite:{}", path.display());
+        let meta = csv_run();
         {
             let mut store = Store::open(&url).unwrap();
             let mut tx = store.begin_import(&meta, false).unwrap();
@@ -670,13 +674,7 @@ mod tests {
     #[test]
     fn batched_upserts_keep_the_last_of_a_repeated_key_and_roll_back_whole() {
         let mut store = Store::open("sqlite::memory:").unwrap();
-        let meta = RunMeta {
-            kind: RunKind::Csv,
-            source: "s".into(),
-            file: None,
-            profile: None,
-            started_at: Utc::now(),
-        };
+        let meta = csv_run();
         let mut tx = store.begin_import(&meta, false).unwrap();
         for i in 0..70 {
             // "dup" sits in the first full batch twice, and once more among the last rows.

@@ -718,12 +718,7 @@ async fn the_tv_runs_the_huddle_agenda_without_a_mouse() {
     // The huddle ends on the last page; its record keeps the pages shown.
     click(&c, "form.huddle.end button").await;
     wait_for(&c, "form.huddle.start", "the huddle has ended").await;
-    let huddles = reqwest::get(server.url("/huddles"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let huddles = server.text("/huddles").await;
     assert!(
         huddles.contains(">safety, problems, pull, pull-2, actions</td>"),
         "the record keeps the pages shown"

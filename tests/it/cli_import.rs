@@ -523,12 +523,7 @@ async fn cost_and_failure_code_go_from_the_file_to_the_store_and_the_api() {
     assert_eq!(s.orders(), orders);
 
     let server = crate::server::Server::start(&s, &[]);
-    let api: serde_json::Value = reqwest::get(server.url("/api/v1/orders?sort=id"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: serde_json::Value = server.json("/api/v1/orders?sort=id").await;
     let row = api["orders"]
         .as_array()
         .unwrap()
@@ -539,12 +534,7 @@ async fn cost_and_failure_code_go_from_the_file_to_the_store_and_the_api() {
         (row["cost"].as_f64(), row["failure_code"].as_str()),
         (Some(412.5), Some("SEAL-LEAK"))
     );
-    let csv = reqwest::get(server.url("/orders.csv?sort=id"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = server.text("/orders.csv?sort=id").await;
     assert!(
         csv.lines().next().unwrap().contains(",cost,failure_code,"),
         "{csv}"

@@ -178,19 +178,9 @@ async fn the_server_runs_jobs_on_their_schedule_and_warns_when_one_fails() {
     wait_for("the good file to be archived", 20, || {
         files_in(&drop) == ["archive"]
     });
-    let imports: serde_json::Value = reqwest::get(server.url("/api/v1/imports"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let imports: serde_json::Value = server.json("/api/v1/imports").await;
     assert_eq!(imports[0]["source"], "nightly");
-    let board = reqwest::get(server.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let board = server.text("/").await;
     assert!(
         !board.contains("job-warning"),
         "no warning while jobs succeed"
@@ -200,12 +190,7 @@ async fn the_server_runs_jobs_on_their_schedule_and_warns_when_one_fails() {
     wait_for("the bad file to be moved to failed/", 20, || {
         drop.join("failed").exists()
     });
-    let board = reqwest::get(server.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let board = server.text("/").await;
     assert!(
         board.contains("scheduled import `drop` failed"),
         "the board warns"

@@ -55,6 +55,23 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// The body of `GET path`, whatever its status.
+    pub async fn text(&self, path: &str) -> String {
+        let url = self.url(path);
+        reqwest::get(&url)
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The JSON body of `GET path`.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        serde_json::from_str(&self.text(path).await)
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    }
+
     /// Sends SIGTERM and waits: the server shuts down gracefully.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         Command::new("kill")

@@ -1191,12 +1191,7 @@ async fn a_scheduled_sync_job_runs_inside_serve() {
     crate::schedules::wait_for("the scheduled sync to store the orders", 30, || {
         sb.orders().len() == N as usize
     });
-    let imports: Value = reqwest::get(server.url("/api/v1/imports"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let imports: Value = server.json("/api/v1/imports").await;
     let first = &imports
         .as_array()
         .unwrap()
@@ -1210,12 +1205,7 @@ async fn a_scheduled_sync_job_runs_inside_serve() {
     }
     let until = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let board = reqwest::get(server.url("/"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let board = server.text("/").await;
         if board.contains("scheduled import `cmms` failed") {
             assert!(!board.contains("mx-pwd-321"));
             break;
