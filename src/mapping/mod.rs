@@ -489,12 +489,6 @@ impl Mapping {
         }
         out
     }
-
-    /// Whether the profile makes ids from other columns (then rows whose ids repeat in one
-    /// file are told apart by their occurrence: [`Occurrences`]).
-    pub fn derives_id(&self) -> bool {
-        self.rules.iter().any(|r| r.derived.is_some())
-    }
 }
 
 impl Rule {
@@ -678,7 +672,7 @@ impl Bound<'_> {
 
     /// Whether ids are made from other columns (see [`Occurrences`]).
     pub fn derives_id(&self) -> bool {
-        self.mapping.derives_id()
+        self.mapping.rules.iter().any(|r| r.derived.is_some())
     }
 
     /// The id a profile without an id column makes of a record: the named values joined by `|`

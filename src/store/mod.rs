@@ -504,19 +504,6 @@ impl Store {
             .collect()
     }
 
-    /// Every write of a board's safety marks, newest first.
-    pub fn safety_history(
-        &self,
-        board: &str,
-        limit: usize,
-    ) -> Result<Vec<crate::safety::DayMark>, StoreError> {
-        self.engine
-            .safety_history(board, limit)?
-            .into_iter()
-            .map(|r| self.day_mark(r))
-            .collect()
-    }
-
     fn day_mark(&self, r: sqlite::SafetyRow) -> Result<crate::safety::DayMark, StoreError> {
         let (board, day, mark, note, who, at) = r;
         let corrupt = |reason: String| StoreError::Corrupt {

@@ -1071,18 +1071,6 @@ impl Sqlite {
         }
         Ok(out)
     }
-
-    /// Every write of a board's marks, newest first (at most `limit`).
-    pub fn safety_history(&self, board: &str, limit: usize) -> Result<Vec<SafetyRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT board, day, mark, note, who, at FROM safety_history WHERE board = ?1 ORDER BY at DESC, id DESC LIMIT ?2")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map(params![board, limit as i64], safety_from_row)
-            .map_err(self.err())?;
-        rows.collect::<Result<_, _>>().map_err(self.err())
-    }
 }
 
 fn job_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRun> {
