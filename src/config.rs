@@ -343,6 +343,8 @@ pub struct ImportJob {
     pub path: String,
     pub profile: String,
     pub source: Option<String>,
+    /// The sheet of the workbooks the folder receives (default: each one's first).
+    pub sheet: Option<String>,
     /// A file is taken only when it has not changed for this long (still being written).
     #[serde(default = "default_settle")]
     pub settle_seconds: u64,

@@ -48,7 +48,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Import CSV exports through a mapping profile (one transaction per file).
+    /// Import CSV exports or workbooks (.xlsx, .xls, .ods) through a mapping profile (one
+    /// transaction per file).
     Import(ImportArgs),
     /// Fill the store with the demo plant, or write it as a generic CSV with --csv.
     Demo(DemoArgs),
@@ -63,6 +64,11 @@ enum Command {
     },
     /// List the CSV profiles: shipped ones and those in <config dir>/csv/.
     Profiles,
+    /// Draft a profile from an export: `gemba profile new FILE`.
+    Profile {
+        #[command(subcommand)]
+        action: ProfileAction,
+    },
     /// Sync work orders from the CMMS APIs of the config's [connectors] (all, or those named).
     Sync {
         /// Connectors to sync (names of [connectors.NAME] tables); all when none is given.
@@ -184,9 +190,16 @@ enum Format {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// CSV files to import, each in its own transaction.
+    /// CSV files or workbooks to import, each in its own transaction.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// The sheet of a workbook to read (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Map every row and show what would be imported, the rejections and the values found per
+    /// field; write nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// Mapping profile: a shipped name (generic, atlas, maximo, sap-pm), one in <config dir>/csv/, or a .toml path.
     #[arg(long)]
     profile: String,
@@ -196,6 +209,28 @@ struct ImportArgs {
     /// Any rejected row fails the file and writes nothing.
     #[arg(long)]
     strict: bool,
+}
+
+#[derive(Subcommand)]
+enum ProfileAction {
+    /// Read an export's header and a sample of its rows, guess each field's column, list the
+    /// codes of its kind, status and priority columns, and write a commented profile to edit.
+    New {
+        /// The export: CSV or a workbook.
+        file: PathBuf,
+        /// The profile's name (default: from the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The sheet of a workbook (default: the first).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Where to write it (default: <config dir>/csv/NAME.toml); `-` prints it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace a profile file that exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args)]
@@ -246,6 +281,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo_cmd(&cli.db, &config, args),
         Command::Imports { rejections, limit } => imports(&cli.db, rejections, limit),
         Command::Profiles => profiles(&config),
+        Command::Profile { action } => profile_cmd(&config, action),
         Command::Sync {
             names,
             full,
@@ -341,8 +377,10 @@ fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
         strict: args.strict,
         progress: true,
         fail_after_rows,
-        gather: Some(config.clone()),
+        gather: (!args.dry_run).then(|| config.clone()),
         chunk_rows: None,
+        sheet: args.sheet,
+        dry_run: args.dry_run,
     };
     let mut failed = 0;
     let mut gathered = Vec::new();
@@ -350,43 +388,20 @@ fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
         match import_file(&mut store, file, &mapping, &opts) {
             Ok(mut r) => {
                 gathered.extend(r.gathered.take());
-                let c = r.counts;
-                println!(
-                    "{}: read {}, upserted {}, rejected {} in {:.2} s (run {}, source {}, profile {})",
-                    file.display(),
-                    c.read,
-                    c.upserted,
-                    c.rejected,
-                    r.seconds,
-                    r.run_id,
-                    r.source,
-                    mapping.name
-                );
-                if !r.absent_columns.is_empty() {
-                    println!(
-                        "  columns not in the file, left empty: {}",
-                        r.absent_columns.join(", ")
-                    );
-                }
-                for rej in &r.first_rejections {
-                    println!(
-                        "  line {}: {} = `{}`: {}",
-                        rej.line, rej.field, rej.value, rej.reason
-                    );
-                }
-                if c.rejected > r.first_rejections.len() as u64 {
-                    println!(
-                        "  ... {} more; all of them: gemba imports --rejections {}",
-                        c.rejected - r.first_rejections.len() as u64,
-                        r.run_id
-                    );
-                }
+                print!("{}", report::import_summary(&r, &mapping.name));
             }
             Err(e) => {
                 failed += 1;
                 eprintln!("error: {e}");
             }
         }
+    }
+    if args.dry_run {
+        return Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     if failed < args.files.len() {
         // Today's metrics per scope, so the ready backlog of today has a history tomorrow.
@@ -883,6 +898,100 @@ fn connectors(config: &Config) -> Result<ExitCode> {
     })
 }
 
+/// `gemba profile new`: a profile drafted from an export, written for the user to check.
+fn profile_cmd(config: &Config, action: ProfileAction) -> Result<ExitCode> {
+    let ProfileAction::New {
+        file,
+        name,
+        sheet,
+        out,
+        force,
+    } = action;
+    let name = match name {
+        Some(n) => n,
+        None => {
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            let slug: String = stem
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let slug = slug.trim_matches('-').to_string();
+            if slug.is_empty() {
+                "export".into()
+            } else {
+                slug
+            }
+        }
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!("--name `{name}`: use letters, digits, `-` and `_` (it names the file NAME.toml)");
+    }
+    let sample = gemba::import::sample(&file, sheet.as_deref(), gemba::import::SAMPLE_ROWS)?;
+    let drafted = gemba::mapping::draft::draft(&sample, &name);
+    if out.as_deref() == Some(std::path::Path::new("-")) {
+        print!("{}", drafted.text);
+        return Ok(ExitCode::SUCCESS);
+    }
+    // `--profile NAME` finds <config dir>/csv/NAME.toml; elsewhere the path names it.
+    let by_name = out.is_none() && config.dir.is_some();
+    let path = out.unwrap_or_else(|| {
+        config
+            .dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("config"))
+            .join("csv")
+            .join(format!("{name}.toml"))
+    });
+    if path.exists() && !force {
+        bail!(
+            "{} exists; pass --force to replace it, or --name another",
+            path.display()
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&path, &drafted.text).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {} from {} ({} columns, {} sample rows)",
+        path.display(),
+        sample.origin,
+        sample.header.len(),
+        sample.rows.len()
+    );
+    for (field, column) in &drafted.matched {
+        println!("  {field:<18} <- {column}");
+    }
+    let profile = if by_name {
+        name.clone()
+    } else {
+        path.display().to_string()
+    };
+    if drafted.to_fill.is_empty() {
+        println!(
+            "next: gemba import {} --profile {profile} --dry-run",
+            file.display()
+        );
+    } else {
+        println!("fill in, marked FILL IN in the file:");
+        for f in &drafted.to_fill {
+            println!("  {f}");
+        }
+        println!(
+            "then: gemba import {} --profile {profile} --dry-run",
+            file.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn profiles(config: &Config) -> Result<ExitCode> {
     for (name, _) in BUILTIN_PROFILES {
         let m = Mapping::find(name, config.dir.as_deref(), config.plant.tz)?;
@@ -893,8 +1002,10 @@ fn profiles(config: &Config) -> Result<ExitCode> {
         for e in rd.flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "toml") {
-                let m = Mapping::from_file(&p, config.plant.tz)?;
-                println!("{:<10} {} ({})", m.name, m.description, p.display());
+                match Mapping::from_file(&p, config.plant.tz) {
+                    Ok(m) => println!("{:<10} {} ({})", m.name, m.description, p.display()),
+                    Err(e) => println!("{:<10} not usable yet: {e}", "(invalid)"),
+                }
             }
         }
     }

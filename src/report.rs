@@ -624,6 +624,103 @@ pub fn pull_csv(plan: &PullPlan) -> String {
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 text")
 }
 
+/// What `gemba import` prints for one file: the counts, the columns left empty, the first
+/// rejections, and for a dry run the values found per mapped field.
+pub fn import_summary(r: &crate::import::ImportReport, profile: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let c = r.counts;
+    let sheet = r
+        .sheet
+        .as_ref()
+        .map(|s| format!(", sheet {s}"))
+        .unwrap_or_default();
+    let _ = match r.run_id {
+        Some(run) => writeln!(
+            out,
+            "{}{sheet}: read {}, upserted {}, rejected {} in {:.2} s (run {run}, source {}, profile {profile})",
+            r.file.display(),
+            c.read,
+            c.upserted,
+            c.rejected,
+            r.seconds,
+            r.source,
+        ),
+        None => writeln!(
+            out,
+            "dry run, nothing written: {}{sheet}: read {}, would import {}, rejected {} (source {}, profile {profile})",
+            r.file.display(),
+            c.read,
+            c.upserted,
+            c.rejected,
+            r.source,
+        ),
+    };
+    if !r.absent_columns.is_empty() {
+        let _ = writeln!(
+            out,
+            "  columns not in the file, left empty: {}",
+            r.absent_columns.join(", ")
+        );
+    }
+    let unit = if r.sheet.is_some() { "row" } else { "line" };
+    for rej in &r.first_rejections {
+        let _ = writeln!(
+            out,
+            "  {unit} {}: {} = `{}`: {}",
+            rej.line, rej.field, rej.value, rej.reason
+        );
+    }
+    if c.rejected > r.first_rejections.len() as u64 {
+        let more = c.rejected - r.first_rejections.len() as u64;
+        let _ = match r.run_id {
+            Some(run) => writeln!(
+                out,
+                "  ... {more} more; all of them: gemba imports --rejections {run}"
+            ),
+            None => writeln!(out, "  ... {more} more"),
+        };
+    }
+    if !r.distinct.is_empty() {
+        let _ = writeln!(
+            out,
+            "  values per mapped field (rows, most frequent first):"
+        );
+    }
+    for d in &r.distinct {
+        let cap = if d.count >= crate::import::DISTINCT_CAP {
+            "+"
+        } else {
+            ""
+        };
+        let values: Vec<String> = d
+            .top
+            .iter()
+            .map(|(v, n)| format!("`{}` {n}", v.chars().take(40).collect::<String>()))
+            .collect();
+        let more = d.count.saturating_sub(d.top.len());
+        let _ = writeln!(
+            out,
+            "    {} <- {}: {}{cap} distinct{}: {}{}",
+            d.field,
+            d.column,
+            d.count,
+            if d.blank > 0 {
+                format!(", {} blank", d.blank)
+            } else {
+                String::new()
+            },
+            values.join(", "),
+            if more > 0 {
+                format!(", ... {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

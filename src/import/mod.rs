@@ -1,9 +1,13 @@
-//! CSV import: a file, a mapping profile, one transaction. Three stages run at once, joined by
-//! bounded channels: a reader finds where each record starts with the `csv` tokenizer (its line
-//! number, since quoted fields may span lines, and its field count, so every rejection names its
-//! line and a ragged row is rejected instead of being read shifted) and has polars parse runs of
-//! records as text columns; a mapper turns rows into orders through the mapping engine; this
-//! thread writes them to the store. A failure anywhere rolls the whole file back.
+//! File import: a CSV file or a workbook, a mapping profile, one transaction. Three stages run
+//! at once, joined by bounded channels: a reader turns runs of rows into text columns (for CSV
+//! it finds where each record starts with the `csv` tokenizer, its line number, since quoted
+//! fields may span lines, and its field count, so every rejection names its line and a ragged
+//! row is rejected instead of being read shifted, and has polars parse the records; for a
+//! workbook it reads the sheet's cells with `calamine`, see [`workbook`]); a mapper turns rows
+//! into orders through the mapping engine; this thread writes them to the store. A failure
+//! anywhere rolls the whole file back. A dry run does all of it but the writing.
+
+pub mod workbook;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -33,6 +37,10 @@ pub enum ImportError {
     },
     #[error("{path}: not a CSV text file: {reason}")]
     NotCsv { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Workbook { path: PathBuf, reason: String },
+    #[error("{path}: --sheet `{sheet}` is for workbooks; this is a CSV file")]
+    SheetOfCsv { path: PathBuf, sheet: String },
     #[error("{path}: {source}")]
     MissingColumns {
         path: PathBuf,
@@ -74,13 +82,20 @@ pub struct ImportOptions {
     /// Records per run the reader hands to polars (`CHUNK_ROWS` when `None`); tests make it
     /// small so records, blank lines and rejections fall on both sides of a run's edge.
     pub chunk_rows: Option<usize>,
+    /// The sheet of a workbook to read (the first when `None`).
+    pub sheet: Option<String>,
+    /// Map every row and report what an import would do, without writing anything.
+    pub dry_run: bool,
 }
 
 /// What an import did.
 #[derive(Debug)]
 pub struct ImportReport {
-    pub run_id: i64,
+    /// The stored run; `None` for a dry run.
+    pub run_id: Option<i64>,
     pub file: PathBuf,
+    /// The sheet read, for a workbook: rejections' `line` is then its row number.
+    pub sheet: Option<String>,
     pub source: String,
     pub counts: RunCounts,
     pub seconds: f64,
@@ -90,7 +105,27 @@ pub struct ImportReport {
     pub first_rejections: Vec<Rejection>,
     /// The written orders, when the options asked to gather them.
     pub gathered: Option<ImportedOrders>,
+    /// A dry run's distinct values per mapped field, in the profile's order.
+    pub distinct: Vec<Distinct>,
 }
+
+/// The values one mapped column holds, as a dry run found them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distinct {
+    pub field: crate::model::Field,
+    pub column: String,
+    /// Distinct non-blank values seen (counting stops at [`DISTINCT_CAP`]).
+    pub count: usize,
+    /// The most frequent values with their number of rows, most frequent first.
+    pub top: Vec<(String, u64)>,
+    /// Rows where the column is blank.
+    pub blank: u64,
+}
+
+/// Distinct values counted per column in a dry run; past it, new values are not counted.
+pub const DISTINCT_CAP: usize = 10_000;
+/// Values a dry run lists per column.
+const DISTINCT_TOP: usize = 12;
 
 /// Rows are mapped and written in batches of this many.
 const BATCH: usize = 4096;
@@ -119,13 +154,43 @@ struct Chunk {
     read_to: u64,
 }
 
-/// The file in memory, its header read and checked.
-struct Opened {
+/// A CSV file in memory, its header read and checked.
+struct CsvFile {
     bytes: Vec<u8>,
     delimiter: u8,
     header: Vec<String>,
     /// Where the records after the header start, and the line they start on.
     body: csv::Position,
+}
+
+/// A workbook's sheet in memory, its header found and checked.
+struct SheetFile {
+    sheet: workbook::Sheet,
+    header: Vec<String>,
+    /// The sheet row of the header; the orders are in the rows below it.
+    header_row: u32,
+}
+
+enum Opened {
+    Csv(CsvFile),
+    Sheet(SheetFile),
+}
+
+impl Opened {
+    fn header(&self) -> &[String] {
+        match self {
+            Opened::Csv(f) => &f.header,
+            Opened::Sheet(s) => &s.header,
+        }
+    }
+
+    /// How far the reader has to go: bytes of a CSV file, rows of a sheet.
+    fn size(&self) -> u64 {
+        match self {
+            Opened::Csv(f) => f.bytes.len() as u64,
+            Opened::Sheet(s) => s.sheet.rows().map_or(0, |r| u64::from(*r.end())),
+        }
+    }
 }
 
 /// Imports one CSV file through `mapping` into `store`. Whatever fails, the orders in the store
@@ -141,7 +206,7 @@ pub fn import_file(
         .source
         .clone()
         .unwrap_or_else(|| mapping.default_source.clone());
-    let meta = RunMeta {
+    let mut meta = RunMeta {
         kind: RunKind::Csv,
         source: source.clone(),
         file: Some(path.display().to_string()),
@@ -155,24 +220,27 @@ pub fn import_file(
         path,
         mapping,
         opts,
-        &meta,
+        &mut meta,
         &mut counts,
         &mut rejections,
     ) {
-        Ok((run_id, absent_columns, gathered)) => Ok(ImportReport {
-            run_id,
+        Ok(out) => Ok(ImportReport {
+            run_id: out.run_id,
             file: path.to_path_buf(),
+            sheet: out.sheet,
             source,
             counts,
             seconds: started.elapsed().as_secs_f64(),
-            absent_columns,
+            absent_columns: out.absent,
             first_rejections: rejections,
-            gathered,
+            gathered: out.gathered,
+            distinct: out.distinct,
         }),
         Err(e) => {
             // The data transaction is gone; keep a record of the attempt and why it failed.
             // A store that cannot even take that record already failed with the error we return.
-            if !matches!(e, ImportError::Store(_)) {
+            // A dry run leaves no trace.
+            if !matches!(e, ImportError::Store(_)) && !opts.dry_run {
                 counts.upserted = 0;
                 let _ = store.record_failed_run(&meta, counts, &e.to_string(), &rejections);
             }
@@ -181,59 +249,98 @@ pub fn import_file(
     }
 }
 
-type RunOutcome = (i64, Vec<String>, Option<ImportedOrders>);
+struct RunOutcome {
+    run_id: Option<i64>,
+    sheet: Option<String>,
+    absent: Vec<String>,
+    gathered: Option<ImportedOrders>,
+    distinct: Vec<Distinct>,
+}
+
+/// What the mapper hands back when the rows are through.
+#[derive(Default)]
+struct MapperOutcome {
+    gathered: Option<ImportedOrders>,
+    distinct: Vec<Distinct>,
+}
 
 fn run(
     store: &mut Store,
     path: &Path,
     mapping: &Mapping,
     opts: &ImportOptions,
-    meta: &RunMeta,
+    meta: &mut RunMeta,
     counts: &mut RunCounts,
     rejections: &mut Vec<Rejection>,
 ) -> Result<RunOutcome, ImportError> {
     let t0 = Instant::now();
-    let file = open_file(path, mapping)?;
+    let file = open_file(path, mapping, opts.sheet.as_deref())?;
+    let sheet = match &file {
+        Opened::Sheet(s) => Some(s.sheet.name.clone()),
+        Opened::Csv(_) => None,
+    };
+    if let Some(name) = &sheet {
+        meta.file = Some(format!("{} (sheet {name})", path.display()));
+    }
     let (bound, absent) =
         mapping
-            .bind(&file.header)
+            .bind(file.header())
             .map_err(|source| ImportError::MissingColumns {
                 path: path.to_path_buf(),
                 source,
             })?;
-    let size = file.bytes.len() as u64;
+    let size = file.size();
     let progress = progress_bar(opts.progress && size >= PROGRESS_MIN_BYTES, size);
-    let mut tx = store.begin_import(meta, false)?;
+    let mut tx = if opts.dry_run {
+        None
+    } else {
+        Some(store.begin_import(meta, false)?)
+    };
     let first_keep = 20;
     // Three stages on two cores: the reader and the mapper take turns on one while this
     // thread writes to SQLite on the other. A stage that stops drops its end of the channel,
     // and the stage before it stops too. The mapper finishes the gathered frame while this
     // thread writes the last rows and commits.
-    let (run_id, gathered) = std::thread::scope(|scope| -> Result<_, ImportError> {
+    let (run_id, mapped) = std::thread::scope(|scope| -> Result<_, ImportError> {
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<Result<Chunk, ImportError>>(2);
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Result<Batch, ImportError>>(8);
         let file = &file;
         let chunk_rows = opts.chunk_rows.unwrap_or(CHUNK_ROWS).max(1);
-        scope.spawn(move || read_chunks(path, file, chunk_rows, &chunk_tx));
+        let cells = workbook::CellRules {
+            dates: (0..file.header().len())
+                .map(|i| bound.date_slots().contains(&i))
+                .collect(),
+            decimal_comma: mapping.csv.decimal_comma,
+        };
+        scope.spawn(move || match file {
+            Opened::Csv(f) => read_chunks(path, f, chunk_rows, &chunk_tx),
+            Opened::Sheet(s) => read_sheet(s, &cells, chunk_rows, &chunk_tx),
+        });
         let mut keep =
-            |tx: &mut crate::store::ImportTx<'_>, r: Rejection| -> Result<(), StoreError> {
-                tx.reject(&r)?;
+            |tx: &mut Option<crate::store::ImportTx<'_>>, r: Rejection| -> Result<(), StoreError> {
+                if let Some(tx) = tx {
+                    tx.reject(&r)?;
+                }
                 if rejections.len() < first_keep || opts.strict {
                     rejections.push(r);
                 }
                 Ok(())
             };
-        let mapper = scope.spawn(|| {
-            let gathering = map_chunks(&bound, &meta.source, file, opts, chunk_rx, batch_tx)?;
-            gathering
-                .finish()
-                .inspect_err(|e| {
-                    tracing::warn!(
-                        "{}: the imported orders could not be gathered for the metrics ({e}); they will be reloaded",
-                        path.display()
-                    )
-                })
-                .ok()
+        let source = meta.source.clone();
+        let mapper = scope.spawn(move || {
+            let (gathering, distinct) =
+                map_chunks(&bound, &source, file, opts, chunk_rx, batch_tx)?;
+            let gathered = gathering.and_then(|g| {
+                g.finish()
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            "{}: the imported orders could not be gathered for the metrics ({e}); they will be reloaded",
+                            path.display()
+                        )
+                    })
+                    .ok()
+            });
+            Some(MapperOutcome { gathered, distinct })
         });
         for batch in batch_rx {
             let batch = batch?;
@@ -241,7 +348,9 @@ fn run(
                 counts.read += 1;
                 match item {
                     Mapped::Order(order) => {
-                        tx.upsert(*order)?;
+                        if let Some(tx) = &mut tx {
+                            tx.upsert(*order)?;
+                        }
                         counts.upserted += 1;
                         if opts.fail_after_rows == Some(counts.upserted) {
                             return Err(ImportError::Injected {
@@ -264,22 +373,30 @@ fn run(
             path.display(),
             t0.elapsed()
         );
-        if opts.strict && counts.rejected > 0 {
+        if opts.strict && counts.rejected > 0 && !opts.dry_run {
             return Err(ImportError::Strict {
                 path: path.to_path_buf(),
                 rejected: counts.rejected,
                 first: rejections[0].clone(),
             });
         }
-        let run_id = tx.commit(*counts)?;
+        let run_id = tx.map(|tx| tx.commit(*counts)).transpose()?;
         tracing::info!("{}: committed at {:?}", path.display(), t0.elapsed());
-        Ok((run_id, mapper.join().expect("the mapper does not panic")))
+        let mapped = mapper.join().expect("the mapper does not panic");
+        Ok((run_id, mapped.unwrap_or_default()))
     })?;
     rejections.truncate(first_keep);
-    Ok((run_id, absent, gathered))
+    Ok(RunOutcome {
+        run_id,
+        sheet,
+        absent,
+        gathered: mapped.gathered,
+        distinct: mapped.distinct,
+    })
 }
 
-/// The mapper stage: rows of each chunk through the mapping engine, in file order.
+/// The mapper stage: rows of each chunk through the mapping engine, in file order. `None` when
+/// a stage stopped; else the gathered orders (when asked for) and a dry run's distinct values.
 fn map_chunks(
     bound: &Bound<'_>,
     source: &str,
@@ -287,12 +404,29 @@ fn map_chunks(
     opts: &ImportOptions,
     chunks: std::sync::mpsc::Receiver<Result<Chunk, ImportError>>,
     batches: std::sync::mpsc::SyncSender<Result<Batch, ImportError>>,
-) -> Option<GatheredOrders> {
-    let header_width = file.header.len() as u32;
+) -> Option<(Option<GatheredOrders>, Vec<Distinct>)> {
+    let header = file.header();
+    let header_width = header.len() as u32;
     let mut gathered = opts
         .gather
         .as_ref()
         .map(|cfg| GatheredOrders::new(source, cfg));
+    let mut values = opts.dry_run.then(|| ValueCounts::new(bound, header));
+    // A rejection in a sheet names the column's letter and name too.
+    let locate = |field: crate::model::Field| -> String {
+        let Opened::Sheet(s) = file else {
+            return String::new();
+        };
+        match bound.sourced().find(|(f, _)| *f == field) {
+            Some((_, slot)) => format!(
+                " (sheet `{}`, column {} `{}`)",
+                s.sheet.name,
+                s.sheet.column_letter(slot),
+                header[slot]
+            ),
+            None => format!(" (sheet `{}`)", s.sheet.name),
+        }
+    };
     // Rows of one file whose derived ids repeat are told apart by their occurrence.
     let mut derived = bound.derives_id().then(Occurrences::default);
     for chunk in chunks {
@@ -310,34 +444,48 @@ fn map_chunks(
             .collect();
         let mut rows = Vec::with_capacity(BATCH);
         for (i, (&line, &width)) in chunk.lines.iter().zip(&chunk.widths).enumerate() {
-            let item = if width != header_width {
-                Mapped::Rejected(Rejection {
-                    line,
-                    field: "(row)".into(),
-                    value: format!("{width} fields"),
-                    reason: format!(
+            let get = |slot: usize| arrays[slot].get(i);
+            if let Some(v) = &mut values {
+                v.count(get);
+            }
+            let id = derived
+                .as_mut()
+                .and_then(|occ| bound.derived_id(get).map(|id| occ.tell_apart(id)));
+            let mapped = bound.map_record_as(source, get, id);
+            let item = match mapped {
+                // A row of the wrong width is read shifted: its values are not what their
+                // columns say, even where they map. The field that fails says how it shows.
+                _ if width != header_width => {
+                    let shape = format!(
                         "the row has {width} fields and the header {header_width}: a delimiter inside an unquoted value, or a missing quote?"
-                    ),
-                })
-            } else {
-                let get = |slot: usize| arrays[slot].get(i);
-                let id = derived
-                    .as_mut()
-                    .and_then(|occ| bound.derived_id(get).map(|id| occ.tell_apart(id)));
-                match bound.map_record_as(source, get, id) {
-                    Ok(order) => {
-                        if let Some(g) = &mut gathered {
-                            g.push(&order);
-                        }
-                        Mapped::Order(Box::new(order))
-                    }
-                    Err(fe) => Mapped::Rejected(Rejection {
-                        line,
-                        field: fe.field.name().to_string(),
-                        value: fe.value,
-                        reason: fe.reason,
-                    }),
+                    );
+                    Mapped::Rejected(match mapped {
+                        Err(fe) => Rejection {
+                            line,
+                            field: fe.field.name().to_string(),
+                            value: fe.value,
+                            reason: format!("{}; {shape}", fe.reason),
+                        },
+                        Ok(_) => Rejection {
+                            line,
+                            field: "(row)".into(),
+                            value: format!("{width} fields"),
+                            reason: shape,
+                        },
+                    })
                 }
+                Ok(order) => {
+                    if let Some(g) = &mut gathered {
+                        g.push(&order);
+                    }
+                    Mapped::Order(Box::new(order))
+                }
+                Err(fe) => Mapped::Rejected(Rejection {
+                    line,
+                    reason: format!("{}{}", fe.reason, locate(fe.field)),
+                    field: fe.field.name().to_string(),
+                    value: fe.value,
+                }),
             };
             rows.push(item);
             if rows.len() == BATCH {
@@ -364,7 +512,68 @@ fn map_chunks(
             return None;
         }
     }
-    gathered
+    Some((
+        gathered,
+        values.map(ValueCounts::finish).unwrap_or_default(),
+    ))
+}
+
+/// A dry run's count of the values in each mapped column.
+struct ValueCounts {
+    columns: Vec<(crate::model::Field, usize, String)>,
+    seen: Vec<std::collections::HashMap<String, u64>>,
+    blank: Vec<u64>,
+}
+
+impl ValueCounts {
+    fn new(bound: &Bound<'_>, header: &[String]) -> ValueCounts {
+        let columns: Vec<_> = bound
+            .sourced()
+            .map(|(f, slot)| (f, slot, header[slot].clone()))
+            .collect();
+        ValueCounts {
+            seen: vec![Default::default(); columns.len()],
+            blank: vec![0; columns.len()],
+            columns,
+        }
+    }
+
+    fn count<'r>(&mut self, get: impl Fn(usize) -> Option<&'r str>) {
+        for (i, (_, slot, _)) in self.columns.iter().enumerate() {
+            let v = get(*slot).map(str::trim).unwrap_or("");
+            if v.is_empty() {
+                self.blank[i] += 1;
+                continue;
+            }
+            let seen = &mut self.seen[i];
+            if let Some(n) = seen.get_mut(v) {
+                *n += 1;
+            } else if seen.len() < DISTINCT_CAP {
+                seen.insert(v.to_string(), 1);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<Distinct> {
+        self.columns
+            .into_iter()
+            .zip(self.seen)
+            .zip(self.blank)
+            .map(|(((field, _, column), seen), blank)| {
+                let count = seen.len();
+                let mut top: Vec<(String, u64)> = seen.into_iter().collect();
+                top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                top.truncate(DISTINCT_TOP);
+                Distinct {
+                    field,
+                    column,
+                    count,
+                    top,
+                    blank,
+                }
+            })
+            .collect()
+    }
 }
 
 fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
@@ -385,15 +594,187 @@ fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
 }
 
 /// Reads a file and its header: what fails here fails at once, before anything is written.
-fn open_file(path: &Path, mapping: &Mapping) -> Result<Opened, ImportError> {
+fn open_file(path: &Path, mapping: &Mapping, sheet: Option<&str>) -> Result<Opened, ImportError> {
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if workbook::is_workbook(path, &bytes[..bytes.len().min(8)]) {
+        drop(bytes);
+        return open_sheet(path, mapping, sheet).map(Opened::Sheet);
+    }
+    if let Some(sheet) = sheet {
+        return Err(ImportError::SheetOfCsv {
+            path: path.to_path_buf(),
+            sheet: sheet.to_string(),
+        });
+    }
+    open_csv(path, mapping, bytes).map(Opened::Csv)
+}
+
+/// Rows looked at for the header when the profile does not say which row holds it.
+const HEADER_SEARCH_ROWS: usize = 50;
+
+/// Which of the first `rows` is the header: `[csv] header_row` when the profile sets it, else
+/// the first row that names every column the profile needs, else the first that looks like a
+/// header (see [`looks_like_header`]), else the first (and binding it says what is missing).
+/// `numbers` are the rows' line (CSV) or row (sheet) numbers.
+fn find_header(rows: &[Vec<String>], numbers: &[u64], mapping: &Mapping) -> Result<usize, String> {
+    if let Some(n) = mapping.csv.header_row {
+        return numbers.iter().position(|&l| l == u64::from(n)).ok_or_else(|| {
+            format!(
+                "the profile's csv.header_row = {n}, and no row of the first {} starts there (they start on {})",
+                rows.len(),
+                numbers
+                    .iter()
+                    .take(8)
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+    }
+    if let Some(i) = rows.iter().position(|r| mapping.bind(r).is_ok()) {
+        return Ok(i);
+    }
+    let widest = rows.iter().map(|r| filled(r)).max().unwrap_or(0);
+    Ok(rows
+        .iter()
+        .position(|r| looks_like_header(r, widest))
+        .unwrap_or(0))
+}
+
+fn filled(row: &[String]) -> usize {
+    row.iter().filter(|c| !c.trim().is_empty()).count()
+}
+
+/// A row that looks like column names: at least two cells and half the widest row's, none of
+/// them a number (a title block's lines are one or two cells; data rows hold numbers).
+pub fn looks_like_header(row: &[String], widest: usize) -> bool {
+    let n = filled(row);
+    n >= 2
+        && 2 * n >= widest
+        && row
+            .iter()
+            .all(|c| c.trim().is_empty() || c.trim().parse::<f64>().is_err())
+}
+
+/// Checks a header's names: some, and none twice.
+fn check_header(header: &[String]) -> Result<(), String> {
+    let empty_names = header.iter().filter(|h| h.is_empty()).count();
+    if empty_names == header.len() {
+        return Err("the header row has no column names".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = header
+        .iter()
+        .find(|h| !h.is_empty() && !seen.insert(h.to_lowercase()))
+    {
+        return Err(format!("the header names column `{dup}` twice"));
+    }
+    Ok(())
+}
+
+/// Opens a workbook's sheet and finds its header row.
+fn open_sheet(
+    path: &Path,
+    mapping: &Mapping,
+    sheet: Option<&str>,
+) -> Result<SheetFile, ImportError> {
+    let fail = |reason: String| ImportError::Workbook {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let sheet = workbook::open(path, sheet).map_err(fail)?;
+    let Some(rows) = sheet.rows() else {
+        return Err(fail(format!("sheet `{}` is empty", sheet.name)));
+    };
+    let first = *rows.start();
+    let mut head = Vec::new();
+    let mut cells = Vec::new();
+    let plain = workbook::CellRules::default();
+    for row in rows.clone().take(HEADER_SEARCH_ROWS) {
+        sheet.row_text(row, &plain, &mut cells);
+        head.push(
+            cells
+                .iter()
+                .map(|c| c.as_deref().unwrap_or("").trim().to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let numbers: Vec<u64> = (0..head.len() as u64)
+        .map(|i| u64::from(first) + i)
+        .collect();
+    let at = find_header(&head, &numbers, mapping)
+        .map_err(|r| fail(format!("sheet `{}`: {r}", sheet.name)))?;
+    let header = head.swap_remove(at);
+    check_header(&header).map_err(|r| {
+        fail(format!(
+            "sheet `{}`, row {}: {r}",
+            sheet.name,
+            first + at as u32
+        ))
+    })?;
+    Ok(SheetFile {
+        header_row: first + at as u32,
+        header,
+        sheet,
+    })
+}
+
+/// The reader stage of a workbook: runs of `chunk_rows` rows below the header as text columns;
+/// blank rows are skipped, as blank lines of a CSV file are.
+fn read_sheet(
+    file: &SheetFile,
+    rules: &workbook::CellRules,
+    chunk_rows: usize,
+    chunks: &std::sync::mpsc::SyncSender<Result<Chunk, ImportError>>,
+) {
+    let width = file.header.len();
+    let last = file.sheet.rows().map_or(0, |r| *r.end());
+    let mut row = file.header_row + 1;
+    let mut cells = Vec::with_capacity(width);
+    while row <= last {
+        let mut columns: Vec<Vec<Option<String>>> =
+            (0..width).map(|_| Vec::with_capacity(chunk_rows)).collect();
+        let mut lines = Vec::with_capacity(chunk_rows);
+        while row <= last && lines.len() < chunk_rows {
+            file.sheet.row_text(row, rules, &mut cells);
+            if cells
+                .iter()
+                .any(|c| c.as_deref().is_some_and(|t| !t.trim().is_empty()))
+            {
+                for (col, cell) in columns.iter_mut().zip(cells.drain(..)) {
+                    col.push(cell);
+                }
+                lines.push(u64::from(row));
+            }
+            row += 1;
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let chunk = Chunk {
+            columns: columns
+                .iter()
+                .map(|col| col.iter().map(Option::as_deref).collect::<StringChunked>())
+                .collect(),
+            widths: vec![width as u32; lines.len()],
+            lines,
+            read_to: u64::from(row - 1),
+        };
+        if chunks.send(Ok(chunk)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads a CSV file's header: the first line, or the row `find_header` picks.
+fn open_csv(path: &Path, mapping: &Mapping, mut bytes: Vec<u8>) -> Result<CsvFile, ImportError> {
     let not_csv = |reason: String| ImportError::NotCsv {
         path: path.to_path_buf(),
         reason,
     };
-    let mut bytes = std::fs::read(path).map_err(|source| ImportError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
     }
@@ -412,35 +793,155 @@ fn open_file(path: &Path, mapping: &Mapping) -> Result<Opened, ImportError> {
         .unwrap_or_else(|| sniff_delimiter(&bytes));
     let mut rdr = reader(bytes.as_slice(), delimiter);
     let mut record = csv::ByteRecord::new();
-    if !rdr
-        .read_byte_record(&mut record)
-        .map_err(|e| not_csv(e.to_string()))?
+    // The first records, each with the line it starts on and where the next one starts.
+    let mut head: Vec<Vec<String>> = Vec::new();
+    let mut ends: Vec<(u64, csv::Position)> = Vec::new();
+    while head.len() < HEADER_SEARCH_ROWS
+        && rdr
+            .read_byte_record(&mut record)
+            .map_err(|e| not_csv(e.to_string()))?
     {
+        let line = record.position().map_or(1, |p| p.line());
+        head.push(
+            record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                .collect(),
+        );
+        ends.push((line, rdr.position().clone()));
+        // The usual case: the first line names the profile's columns.
+        if head.len() == 1 && mapping.csv.header_row.is_none() && mapping.bind(&head[0]).is_ok() {
+            break;
+        }
+    }
+    if head.is_empty() {
         return Err(not_csv("the file is empty".into()));
     }
-    let body = rdr.position().clone();
-    let header_end = body.byte() as usize;
-    check_utf8(&bytes, 0, header_end, 1).map_err(not_csv)?;
-    let header: Vec<String> = record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).trim().to_string())
-        .collect();
-    let empty_names = header.iter().filter(|h| h.is_empty()).count();
-    if header.len() > 1 && empty_names == header.len() {
-        return Err(not_csv("the header line has no column names".into()));
+    let numbers: Vec<u64> = ends.iter().map(|(line, _)| *line).collect();
+    let at = find_header(&head, &numbers, mapping).map_err(not_csv)?;
+    let body = ends[at].1.clone();
+    check_utf8(&bytes, 0, body.byte() as usize, 1).map_err(not_csv)?;
+    let header = head.swap_remove(at);
+    if header.len() > 1 || at > 0 {
+        check_header(&header).map_err(|r| not_csv(format!("line {}: {r}", ends[at].0)))?;
     }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = header
-        .iter()
-        .find(|h| !h.is_empty() && !seen.insert(h.to_lowercase()))
-    {
-        return Err(not_csv(format!("the header names column `{dup}` twice")));
-    }
-    Ok(Opened {
+    Ok(CsvFile {
         bytes,
         delimiter,
         header,
         body,
+    })
+}
+
+/// Rows `gemba profile new` reads below the header.
+pub const SAMPLE_ROWS: usize = 2000;
+
+/// The header and the first `max_rows` rows of a CSV file or a workbook's sheet, as text, for
+/// drafting a profile. The header is the first row that looks like one (a title block above it
+/// is skipped).
+pub fn sample(
+    path: &Path,
+    sheet: Option<&str>,
+    max_rows: usize,
+) -> Result<crate::mapping::draft::Sample, ImportError> {
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
+    let (origin, delimiter) = if workbook::is_workbook(path, &bytes[..bytes.len().min(8)]) {
+        drop(bytes);
+        let s = workbook::open(path, sheet).map_err(|reason| ImportError::Workbook {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        let mut cells = Vec::new();
+        for row in s
+            .rows()
+            .into_iter()
+            .flatten()
+            .take(max_rows + HEADER_SEARCH_ROWS)
+        {
+            s.row_text(row, &workbook::CellRules::default(), &mut cells);
+            let texts: Vec<String> = cells
+                .iter()
+                .map(|c| c.as_deref().unwrap_or("").trim().to_string())
+                .collect();
+            if texts.iter().any(|t| !t.is_empty()) {
+                rows.push((u64::from(row), texts));
+            }
+        }
+        (format!("{name}, sheet {}", s.name), None)
+    } else {
+        if sheet.is_some() {
+            return Err(ImportError::SheetOfCsv {
+                path: path.to_path_buf(),
+                sheet: sheet.unwrap_or_default().to_string(),
+            });
+        }
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        if std::str::from_utf8(&bytes[..bytes.len().min(1 << 16)]).is_err() {
+            check_utf8(bytes, 0, bytes.len().min(1 << 16), 1).map_err(|reason| {
+                ImportError::NotCsv {
+                    path: path.to_path_buf(),
+                    reason,
+                }
+            })?;
+        }
+        let delimiter = sniff_delimiter(bytes);
+        let mut rdr = reader(bytes, delimiter);
+        let mut record = csv::ByteRecord::new();
+        while rows.len() < max_rows + HEADER_SEARCH_ROWS
+            && rdr
+                .read_byte_record(&mut record)
+                .map_err(|e| ImportError::NotCsv {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?
+        {
+            let line = record.position().map_or(1, |p| p.line());
+            rows.push((
+                line,
+                record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                    .collect(),
+            ));
+        }
+        (name, Some(delimiter as char))
+    };
+    let search = &rows[..rows.len().min(HEADER_SEARCH_ROWS)];
+    let widest = search.iter().map(|(_, r)| filled(r)).max().unwrap_or(0);
+    let at = search
+        .iter()
+        .position(|(_, r)| looks_like_header(r, widest))
+        .ok_or_else(|| ImportError::NotCsv {
+            path: path.to_path_buf(),
+            reason: "no row among the first ones looks like column names".into(),
+        })?;
+    let header_row = (at > 0 || rows[0].0 > 1).then_some(rows[at].0);
+    let mut rest = rows.into_iter().skip(at);
+    let header = rest.next().map(|(_, h)| h).unwrap_or_default();
+    check_header(&header).map_err(|reason| ImportError::NotCsv {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    // Rows of another width than the header are read shifted: they would put text among the
+    // codes, so the sample leaves them out and says where they are.
+    let (rows, ragged): (Vec<_>, Vec<_>) = rest
+        .take(max_rows)
+        .partition(|(_, r)| delimiter.is_none() || r.len() == header.len());
+    Ok(crate::mapping::draft::Sample {
+        header,
+        rows: rows.into_iter().map(|(_, r)| r).collect(),
+        ragged: ragged.into_iter().map(|(line, _)| line).collect(),
+        origin,
+        header_row,
+        delimiter,
     })
 }
 
@@ -470,7 +971,7 @@ fn check_utf8(bytes: &[u8], from: usize, to: usize, line: u64) -> Result<(), Str
 /// parse each into text columns (the mapping engine types the values).
 fn read_chunks(
     path: &Path,
-    file: &Opened,
+    file: &CsvFile,
     chunk_rows: usize,
     chunks: &std::sync::mpsc::SyncSender<Result<Chunk, ImportError>>,
 ) {

@@ -3,6 +3,7 @@
 //! It does no IO; every source calls it, so every source treats values the same way.
 
 pub mod dates;
+pub mod draft;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -149,6 +150,10 @@ pub struct CsvSettings {
     /// Numbers are written `2,5` rather than `2.5`.
     #[serde(default)]
     pub decimal_comma: bool,
+    /// The line (CSV) or sheet row (workbook) that holds the column names, counted from 1,
+    /// when a title block stands above it. Without it the header is the first row that names
+    /// every column the profile needs.
+    pub header_row: Option<u32>,
 }
 
 /// A value in a profile: written as text or a number in TOML.
@@ -354,6 +359,12 @@ impl Mapping {
                 )
             })?,
         };
+        if p.csv.header_row == Some(0) {
+            return Err(invalid(
+                "csv.header_row",
+                "rows are counted from 1 (the first line is 1)".into(),
+            ));
+        }
         let mut rules = Vec::new();
         for (key, value) in &p.fields {
             let field = Field::from_name(key).ok_or_else(|| {
@@ -670,6 +681,28 @@ impl Bound<'_> {
         o.finish(source)
     }
 
+    /// The slot each field is read from, in rule order (fields with a constant or a derived id
+    /// have none).
+    pub fn sourced(&self) -> impl Iterator<Item = (Field, usize)> + '_ {
+        self.mapping
+            .rules
+            .iter()
+            .zip(&self.slots)
+            .filter_map(|(r, s)| s.map(|s| (r.field, s)))
+    }
+
+    /// The slots whose values are dates, where a number is a date serial: every timestamp
+    /// field's, unless the profile reads numbers as Unix times.
+    pub fn date_slots(&self) -> Vec<usize> {
+        if self.mapping.dates.unix != UnixUnit::None {
+            return Vec::new();
+        }
+        self.sourced()
+            .filter(|(f, _)| f.is_timestamp())
+            .map(|(_, s)| s)
+            .collect()
+    }
+
     /// Whether ids are made from other columns (see [`Occurrences`]).
     pub fn derives_id(&self) -> bool {
         self.mapping.rules.iter().any(|r| r.derived.is_some())
@@ -821,7 +854,12 @@ fn strip_currency(raw: &str) -> &str {
 
 fn parse_number(raw: &str, decimal_comma: bool) -> Result<f64, String> {
     let t = raw.trim();
-    let v = if decimal_comma {
+    // With a decimal comma, dots group thousands: a dot after the comma is a decimal point
+    // (1,234.50), which would otherwise read as 1.2345.
+    let point_after_comma = t.rfind('.') > t.rfind(',') && t.contains(',');
+    let v = if decimal_comma && point_after_comma {
+        "not a number".parse::<f64>()
+    } else if decimal_comma {
         t.replace('.', "").replace(',', ".").parse::<f64>()
     } else {
         t.parse::<f64>()
@@ -1059,6 +1097,9 @@ mod tests {
         assert_eq!((e.field, e.value.as_str()), (Field::Cost, "twelve"));
         let m = with("", true);
         assert_eq!(map(&m, cells("1.234,50 €", "")).unwrap().cost, Some(1234.5));
+        // A decimal point where a comma is expected is refused, not read as 1.2345.
+        let e = map(&m, cells("1,234.50", "")).unwrap_err();
+        assert_eq!((e.field, e.value.as_str()), (Field::Cost, "1,234.50"));
     }
 
     #[test]

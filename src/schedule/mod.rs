@@ -286,6 +286,8 @@ fn import_folder(
         // The server reloads its engine after the job, and writes the snapshots from it.
         gather: None,
         chunk_rows: None,
+        sheet: imp.sheet.clone(),
+        dry_run: false,
     };
     for path in candidates(&job.name, imp, SystemTime::now())? {
         let now = Utc::now();

@@ -280,9 +280,10 @@ fn files_that_are_not_csv_or_lack_columns_fail_at_once() {
         err.contains("generic_missing_columns.csv"),
         "names the file: {err}"
     );
+    // A file named and made like a workbook is read as one, and this one is not whole.
     let err = fails(&s.gemba(&["import", &fixture("not_csv.xlsx"), "--profile", "generic"]));
     assert!(
-        err.contains("not a CSV text file") && err.contains("spreadsheet"),
+        err.contains("not_csv.xlsx") && err.contains("damaged"),
         "{err}"
     );
     let err = fails(&s.gemba(&["import", &fixture("latin1.csv"), "--profile", "generic"]));
@@ -412,6 +413,13 @@ fn sap_pm_export_imports_with_expected_counts() {
         (Kind::PlannedCorrective, Status::Completed, 3)
     );
     assert_eq!(find(&orders, "4000004").status, Status::Cancelled);
+    // Costs and damage codes of an IW39 list, German-locale numbers.
+    assert_eq!(
+        (o.cost, o.failure_code.as_deref()),
+        (Some(1234.5), Some("LEAK"))
+    );
+    assert_eq!(teco.cost, Some(8910.0));
+    assert_eq!(find(&orders, "4000002").cost, None);
 }
 
 #[test]
@@ -595,17 +603,19 @@ fn an_export_without_an_id_column_imports_through_a_composed_id() {
         find(&orders, "BOIL-01|2026-03-06|Burner flame failure").cost,
         Some(2210.0)
     );
-    // The row shifted by an unquoted comma is rejected with its line and why.
+    // The row shifted by an unquoted comma is rejected with its line, the field whose value
+    // shows the shift, and why.
     let rejected = ok(&s.gemba(&["imports", "--rejections", "1"]));
     let line = rejected
         .lines()
-        .find(|l| l.contains("(row)"))
+        .find(|l| l.contains("the header 5"))
         .unwrap_or_else(|| panic!("{rejected}"));
     assert!(
         line.trim_start().starts_with("6 ")
-            && line.contains("`6 fields`")
-            && line.contains("the header 5"),
-        "line 6, the row's shape and why: {line}"
+            && line.contains("kind")
+            && line.contains("`replace belt`")
+            && line.contains("6 fields"),
+        "line 6, the field, the row's shape and why: {line}"
     );
     // The same file again: the same store.
     let again = import();
