@@ -12,6 +12,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod model;
 pub mod pull;
+pub mod quality;
 pub mod report;
 pub mod safety;
 pub mod schedule;

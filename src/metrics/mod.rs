@@ -6,6 +6,7 @@
 
 pub mod frame;
 pub mod orders;
+mod quality;
 mod series;
 
 use std::collections::HashMap;

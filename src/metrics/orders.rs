@@ -56,6 +56,8 @@ pub struct OrderQuery {
     pub created_since: Option<DateTime<Utc>>,
     /// Only open orders on hold, or in progress for longer than this many days.
     pub stuck_after_days: Option<f64>,
+    /// Only orders with this data-quality problem (crate::quality), cancelled ones included.
+    pub quality: Option<crate::quality::Problem>,
     pub sort: SortKey,
     pub descending: bool,
     pub offset: usize,
@@ -128,6 +130,13 @@ impl Engine {
         }
         if q.overdue {
             lf = lf.filter(col(c::DUE).lt(lit(now)).fill_null(lit(false)));
+        }
+        if let Some(p) = q.quality {
+            let i = crate::quality::Problem::ALL
+                .iter()
+                .position(|x| *x == p)
+                .expect("every problem is in ALL");
+            lf = lf.filter(col(super::quality::FLAGS[i]));
         }
         if let Some(since) = q.created_since {
             lf = lf.filter(col(c::CREATED).gt_eq(lit(since.timestamp_millis())));

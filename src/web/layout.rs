@@ -59,12 +59,17 @@ pub fn board_href(scope: &Scope, kiosk: bool) -> String {
 }
 
 pub fn orders_href(scope: &Scope, extra: &str) -> String {
+    page_href("/orders", scope, extra)
+}
+
+/// `path` with the scope's query and `extra` (already encoded) after it.
+pub fn page_href(path: &str, scope: &Scope, extra: &str) -> String {
     let q = scope_query(scope);
     match (q.is_empty(), extra.is_empty()) {
-        (true, true) => "/orders".into(),
-        (true, false) => format!("/orders?{extra}"),
-        (false, true) => format!("/orders?{q}"),
-        (false, false) => format!("/orders?{q}&{extra}"),
+        (true, true) => path.into(),
+        (true, false) => format!("{path}?{extra}"),
+        (false, true) => format!("{path}?{q}"),
+        (false, false) => format!("{path}?{q}&{extra}"),
     }
 }
 
@@ -130,6 +135,7 @@ pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> 
                     span class="sep" { "|" }
                     a href="/trends" { "Trends" }
                     a href="/orders" { "Orders" }
+                    a href="/quality" { "Data quality" }
                     a href="/imports" { "Imports" }
                     a href="/huddles" { "Huddles" }
                     @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
@@ -137,6 +143,20 @@ pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> 
                 main { (body) }
             }
         }
+    }
+}
+
+/// The crew and area choosers of a page's filter form, the current ones selected.
+pub fn scope_selects(nav: &Nav, crew: Option<&str>, area: Option<&str>) -> Markup {
+    html! {
+        label { "Crew " select name="crew" {
+            option value="" { "all" }
+            @for c in &nav.crews { option value=(c) selected[crew == Some(c.as_str())] { (c) } }
+        } }
+        label { "Area " select name="area" {
+            option value="" { "all" }
+            @for a in &nav.areas { option value=(a) selected[area == Some(a.as_str())] { (a) } }
+        } }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod api;
 pub mod board;
 pub mod imports;
 pub mod orders;
+pub mod quality;
 pub mod safety;
 pub mod trends;
 pub mod welcome;
@@ -405,6 +406,7 @@ pub fn app(state: AppState) -> Router {
         .route("/trends.csv", get(trends::trends_csv))
         .route("/orders", get(orders::orders_page))
         .route("/orders.csv", get(orders::orders_csv))
+        .route("/quality", get(quality::page))
         .route("/imports", get(imports::imports_page))
         .route("/imports/{id}", get(imports::import_page))
         .route("/demo", post(welcome::load_demo))

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{ApiError, AppError, AppState, ErrorBody, actions, api, safety};
+use super::{ApiError, AppError, AppState, ErrorBody, actions, api, quality, safety};
 use crate::metrics::orders::OrderRow;
 use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
 use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassigned};
@@ -29,7 +29,8 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         actions::api_create,
         actions::api_op,
         safety::api_get,
-        safety::api_post
+        safety::api_post,
+        quality::api_get
     ),
     components(schemas(
         actions::ActionBody,
@@ -60,6 +61,10 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         api::RejectionBody,
         api::TrendBody,
         ErrorBody,
+        crate::quality::QualityReport,
+        crate::quality::ProblemReport,
+        crate::quality::WeekShare,
+        crate::quality::Problem,
         crate::model::Kind,
         crate::model::Status
     ))
@@ -79,6 +84,7 @@ pub fn routes() -> Router<AppState> {
         .route("/actions", get(actions::api_list).post(actions::api_create))
         .route("/actions/{id}", axum::routing::post(actions::api_op))
         .route("/safety", get(safety::api_get).post(safety::api_post))
+        .route("/quality", get(quality::api_get))
         .route("/imports", get(api::imports))
         .route("/imports/{id}", get(api::import))
         .route("/openapi.json", get(openapi))

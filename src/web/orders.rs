@@ -4,12 +4,13 @@ use axum::extract::{Query, RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 
-use super::layout::{Nav, csv_response, fmt_time, layout, order_link};
+use super::layout::{Nav, csv_response, fmt_time, layout, order_link, scope_selects};
 use super::params::{OrdersParams, PER_PAGE, flag, list, query_without};
 use super::{AppError, AppState};
 use crate::config::Config;
 use crate::metrics::orders::OrderRow;
 use crate::model::{Kind, Status};
+use crate::quality::Problem;
 
 pub async fn orders_page(
     State(state): State<AppState>,
@@ -50,14 +51,7 @@ pub async fn orders_page(
     let body = html! {
         h1 { "Work orders" }
         form class="filters" method="get" action="/orders" {
-            label { "Crew " select name="crew" {
-                option value="" { "all" }
-                @for c in &nav.crews { option value=(c) selected[p.crew.as_deref() == Some(c.as_str())] { (c) } }
-            } }
-            label { "Area " select name="area" {
-                option value="" { "all" }
-                @for a in &nav.areas { option value=(a) selected[p.area.as_deref() == Some(a.as_str())] { (a) } }
-            } }
+            (scope_selects(&nav, p.crew.as_deref(), p.area.as_deref()))
             label { "Status " select name="status" {
                 option value="" { "all" }
                 @for s in Status::ALL { option value=(s.as_str()) selected[statuses.len() == 1 && statuses[0] == *s] { (s.as_str().replace('_', " ")) } }
@@ -65,6 +59,10 @@ pub async fn orders_page(
             label { "Kind " select name="kind" {
                 option value="" { "all" }
                 @for k in Kind::ALL { option value=(k.as_str()) selected[kinds.len() == 1 && kinds[0] == *k] { (k.as_str().replace('_', " ")) } }
+            } }
+            label { "Data problem " select name="quality" {
+                option value="" { "any" }
+                @for pr in Problem::ALL { option value=(pr.key()) selected[q.quality == Some(pr)] { (pr.label()) } }
             } }
             label { input type="checkbox" name="open" value="1" checked[flag(&p.open)]; " open only" }
             label { input type="checkbox" name="overdue" value="1" checked[flag(&p.overdue)]; " overdue only" }

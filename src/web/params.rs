@@ -229,6 +229,8 @@ pub struct OrdersParams {
     pub kind: Option<String>,
     pub open: Option<String>,
     pub overdue: Option<String>,
+    /// A data-quality problem key (`missing_estimate`, ...): only the orders that have it.
+    pub quality: Option<String>,
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<usize>,
@@ -291,6 +293,13 @@ impl OrdersParams {
             kinds: list::<Kind>("kind", &self.kind)?,
             open: flag(&self.open),
             overdue: flag(&self.overdue),
+            quality: match self.quality.as_deref() {
+                None | Some("") => None,
+                Some(q) => Some(
+                    q.parse()
+                        .map_err(|e| AppError::bad_request(format!("quality: {e}")))?,
+                ),
+            },
             sort: match self.sort.as_deref() {
                 None | Some("") => SortKey::Age,
                 Some(s) => s.parse().map_err(AppError::bad_request)?,
@@ -300,5 +309,39 @@ impl OrdersParams {
             limit: paged.then_some(per_page),
             ..OrderQuery::default()
         })
+    }
+}
+
+/// The data-quality page's and API's query: a scope, and on the page the problem whose orders
+/// it lists.
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QualityParams {
+    pub site: Option<String>,
+    pub area: Option<String>,
+    pub crew: Option<String>,
+    /// A problem key (`missing_estimate`, `missing_due`, `unknown_kind`,
+    /// `completed_without_date`, `missing_asset`): the page lists its orders.
+    pub problem: Option<String>,
+}
+
+impl QualityParams {
+    pub fn scope(&self, state: &AppState) -> Result<Scope, AppError> {
+        checked_scope(
+            state,
+            self.site.clone(),
+            self.area.clone(),
+            self.crew.clone(),
+        )
+    }
+
+    pub fn problem(&self) -> Result<Option<crate::quality::Problem>, AppError> {
+        match self.problem.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(p) => p
+                .parse()
+                .map(Some)
+                .map_err(|e| AppError::bad_request(format!("problem: {e}"))),
+        }
     }
 }

@@ -442,6 +442,45 @@ async fn the_board_in_a_real_browser() {
     assert!(legends.len() >= 6, "three areas for each of two metrics");
     screenshot(&c, "trends.png").await;
 
+    // From the board to the data-quality page: the counts `kpis` gives, the orders of a problem.
+    c.goto(&server.url("/")).await.unwrap();
+    click(&c, ".quality-link a").await;
+    assert_eq!(heading(&c).await, "Data quality");
+    for row in c
+        .find_all(Locator::Css("table.quality tbody tr[data-problem]"))
+        .await
+        .unwrap()
+    {
+        let key = row.attr("data-problem").await.unwrap().unwrap();
+        let shown = row
+            .find(Locator::Css("td[data-count]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(shown, api["quality"][&key].to_string(), "{key}");
+    }
+    let missing_due = api["quality"]["missing_due"].as_u64().unwrap();
+    assert!(missing_due > 0, "the demo has orders without a due date");
+    click(&c, "tr[data-problem=missing_due] td a").await;
+    let listed = wait_for(
+        &c,
+        "table[data-listed=missing_due]",
+        "the orders without a due date",
+    )
+    .await;
+    let rows = listed.find_all(Locator::Css("tbody tr")).await.unwrap();
+    assert_eq!(rows.len() as u64, missing_due.min(25));
+    assert!(
+        !c.find_all(Locator::Css("figure.chart svg polyline"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the weekly shares are drawn"
+    );
+    screenshot(&c, "quality.png").await;
+
     c.close().await.unwrap();
 }
 
@@ -760,6 +799,7 @@ async fn every_page_reads_on_a_phone() {
         "/trends".into(),
         "/orders".into(),
         "/orders?overdue=1".into(),
+        "/quality".into(),
         "/huddles".into(),
         "/imports".into(),
         format!("/actions/{action}"),

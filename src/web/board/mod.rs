@@ -78,6 +78,8 @@ pub struct BoardData {
     /// Today's pull lists with the configured crews (a what-if is computed per request).
     pub pull: PullPlan,
     pub nav: Nav,
+    /// The scope's stored orders and their data quality, for the link to `/quality`.
+    pub quality: (u64, crate::metrics::Quality),
 }
 
 /// The start of the previous working day (Monday to Friday) before `today`.
@@ -156,6 +158,7 @@ impl BoardData {
             scope: scope.clone(),
             ..PullRequest::default()
         })?;
+        let (total, quality, _) = e.quality(scope, 0, Utc::now())?;
         let tiles = tiles(cfg, &now, &week_ago, &y, &y_prev);
         Ok(BoardData {
             version: loaded.version,
@@ -178,6 +181,7 @@ impl BoardData {
             stuck,
             pull,
             nav: Nav::build(e)?,
+            quality: (total, quality),
         })
     }
 }
@@ -464,6 +468,7 @@ pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, live: &Live<'
             }
             div class="fresh" {
                 (layout::freshness(loaded, now, cfg))
+                (quality_link(d))
                 (crate::web::jobs::warnings_markup(live.warnings))
             }
         }
@@ -558,6 +563,33 @@ fn order_list(
                 }
                 @if page.total > shown.len() {
                     a class="more" href=(more) data-total=(page.total) { "+ " (page.total - shown.len()) " more →" }
+                }
+            }
+        }
+    }
+}
+
+/// The board's line about data quality: the largest problem's share, linked to `/quality`.
+fn quality_link(d: &BoardData) -> Markup {
+    use crate::quality::Problem;
+    let (total, q) = &d.quality;
+    let worst = Problem::ALL
+        .into_iter()
+        .map(|p| (p, p.count(q)))
+        .filter(|(_, n)| *n > 0)
+        .max_by_key(|(_, n)| *n);
+    let href = layout::page_href("/quality", &d.scope, "");
+    html! {
+        div class="quality-link" {
+            a href=(href) {
+                "Data quality: "
+                @match worst {
+                    Some((p, n)) => {
+                        (p.label().to_lowercase()) " on " (n) " of " (total) " orders"
+                        @let others = Problem::ALL.iter().filter(|x| x.count(q) > 0).count() - 1;
+                        @if others > 0 { ", " (others) " more problem" @if others > 1 { "s" } }
+                    }
+                    None => { "no problems found" }
                 }
             }
         }
