@@ -385,7 +385,8 @@ pub struct BoardSettings {
     /// Scopes the kiosk view rotates through, as `plant`, `site:NAME`, `area:NAME` or `crew:NAME`.
     #[serde(default)]
     pub kiosk_scopes: Vec<String>,
-    /// How long computed board data is reused before it is refreshed, in seconds.
+    /// How long computed board data, and a cached answer of the API and the list pages, is
+    /// reused before it is refreshed, in seconds (new data drops them at once).
     #[serde(default = "default_cache")]
     pub cache_seconds: u32,
     /// How long each page of the TV view shows before the next, in seconds.

@@ -337,6 +337,8 @@ pub struct Engine {
     /// `ready_backlog_hours` from daily snapshots, by (date, scope key).
     ready_history: HashMap<(NaiveDate, String), f64>,
     loaded_at: DateTime<Utc>,
+    /// The scopes of the data, found once: every page's navigation and scope check asks.
+    scopes: std::sync::OnceLock<Vec<Scope>>,
 }
 
 impl Engine {
@@ -358,6 +360,7 @@ impl Engine {
             rejected_rows_last_import: store.rejected_rows_last_import()?,
             ready_history,
             loaded_at: Utc::now(),
+            scopes: std::sync::OnceLock::new(),
         })
     }
 
@@ -369,6 +372,7 @@ impl Engine {
             rejected_rows_last_import: 0,
             ready_history: HashMap::new(),
             loaded_at: Utc::now(),
+            scopes: std::sync::OnceLock::new(),
         }
     }
 
@@ -545,6 +549,15 @@ impl Engine {
 
     /// The scopes that get a daily snapshot: the plant, every site, area and crew.
     pub fn snapshot_scopes(&self) -> Result<Vec<Scope>, MetricsError> {
+        if let Some(s) = self.scopes.get() {
+            return Ok(s.clone());
+        }
+        let found = self.find_scopes()?;
+        Ok(self.scopes.get_or_init(|| found).clone())
+    }
+
+    /// The plant, each site and area of the config and the data, and each crew of the config.
+    fn find_scopes(&self) -> Result<Vec<Scope>, MetricsError> {
         let mut scopes = vec![Scope::plant()];
         let mut add = |kind: &str, name: String| {
             let s = match kind {

@@ -9,6 +9,9 @@ use super::frame::{DAY_MS, c, code, one_of, open_at};
 use super::{Engine, MetricsError, Scope};
 use crate::model::{Kind, Status};
 
+/// The column of each row's place in the frame, while a list is sorted.
+const ROW: &str = "_row";
+
 /// How a list is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,7 +113,16 @@ impl Engine {
     pub fn orders(&self, q: &OrderQuery) -> Result<OrderPage, MetricsError> {
         self.check_scope(&q.scope)?;
         let now = Utc::now().timestamp_millis();
-        let mut lf = self.scoped(&q.scope);
+        // Each row's place in the frame, so only the rows of the page are copied out.
+        let mut lf = match q.scope.filter() {
+            Some(f) => self
+                .frame
+                .clone()
+                .lazy()
+                .with_row_index(ROW, None)
+                .filter(f),
+            None => self.frame.clone().lazy().with_row_index(ROW, None),
+        };
         let in_codes =
             |column: &str, codes: Vec<i32>| one_of(column, Series::new("codes".into(), codes));
         if !q.statuses.is_empty() {
@@ -158,20 +170,30 @@ impl Engine {
             SortKey::Priority => (c::PRIORITY, true),
             SortKey::Id => (c::ID, true),
         };
-        // Age ascending means oldest first: created ascending.
+        // Age ascending means oldest first: created ascending. Only the sort keys and the row
+        // numbers are sorted; the page's rows are then taken from the frame.
         let descending = q.descending;
-        let lf = lf.sort_by_exprs(
-            [col(key), col(c::CREATED), col(c::ID)],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([descending, descending, false])
-                .with_nulls_last(nulls_last)
-                .with_maintain_order(true),
-        );
-        let all = lf.collect()?;
-        let total = all.height();
+        let mut keep = vec![ROW];
+        for name in [key, c::CREATED, c::ID] {
+            if !keep.contains(&name) {
+                keep.push(name);
+            }
+        }
+        let sorted = lf
+            .select(keep.into_iter().map(col).collect::<Vec<_>>())
+            .sort_by_exprs(
+                [col(key), col(c::CREATED), col(c::ID)],
+                SortMultipleOptions::default()
+                    .with_order_descending_multi([descending, descending, false])
+                    .with_nulls_last(nulls_last)
+                    .with_maintain_order(true),
+            )
+            .collect()?;
+        let total = sorted.height();
         let start = q.offset.min(total);
         let len = q.limit.unwrap_or(total).min(total - start);
-        let page = all.slice(start as i64, len);
+        let rows_of_page = sorted.column(ROW)?.idx()?.slice(start as i64, len);
+        let page = self.frame.take(&rows_of_page)?;
         Ok(OrderPage {
             total,
             offset: start,

@@ -5,6 +5,7 @@
 
 // Shared by every page: the shell, parsing, charts, who may write, the scheduler, the panels.
 pub mod auth;
+pub mod cache;
 pub mod charts;
 pub mod jobs;
 pub mod layout;
@@ -59,7 +60,17 @@ struct Inner {
     computing: Mutex<HashMap<Scope, Arc<tokio::sync::Mutex<()>>>>,
     /// Session key, shared tokens and the login throttle (see `auth.rs`).
     auth: auth::Auth,
+    /// Answers of the cached reads and the gate on computations (see `cache.rs`).
+    answers: cache::Answers,
+    /// Writes this process has answered (every non-GET request): a board's small reads are
+    /// shared until the count moves.
+    writes: std::sync::atomic::AtomicU64,
+    /// Each board's small reads (actions, huddle, safety marks, warnings), for a few seconds.
+    panels: moka::sync::Cache<board::PanelKey, Arc<board::Panels>>,
 }
+
+/// How long a board's small reads are shared at most (writes by another process, the clock).
+const PANELS_SECONDS: u64 = 5;
 
 /// The engine over one version of the store's data.
 pub struct Loaded {
@@ -185,7 +196,7 @@ impl AppState {
         let store = Store::open(db_url)?;
         let state = AppState {
             inner: Arc::new(Inner {
-                config,
+                config: config.clone(),
                 store: Mutex::new(store),
                 db_url: db_url.to_string(),
                 loaded: RwLock::new(None),
@@ -193,6 +204,14 @@ impl AppState {
                 refreshing: Mutex::new(HashSet::new()),
                 computing: Mutex::new(HashMap::new()),
                 auth: auth::Auth::from_env()?,
+                answers: cache::Answers::new(Duration::from_secs(u64::from(
+                    config.board.cache_seconds.max(1),
+                ))),
+                writes: std::sync::atomic::AtomicU64::new(0),
+                panels: moka::sync::Cache::builder()
+                    .max_capacity(512)
+                    .time_to_live(Duration::from_secs(PANELS_SECONDS))
+                    .build(),
             }),
         };
         state.reload()?;
@@ -205,6 +224,26 @@ impl AppState {
 
     pub fn auth(&self) -> &auth::Auth {
         &self.inner.auth
+    }
+
+    pub fn answers(&self) -> &cache::Answers {
+        &self.inner.answers
+    }
+
+    pub fn panels(&self) -> &moka::sync::Cache<board::PanelKey, Arc<board::Panels>> {
+        &self.inner.panels
+    }
+
+    /// The count of writes answered so far.
+    pub fn writes(&self) -> u64 {
+        self.inner.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts a write (the cache middleware calls it after every non-GET request).
+    pub fn wrote(&self) {
+        self.inner
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn db_url(&self) -> &str {
@@ -247,6 +286,7 @@ impl AppState {
             orders,
         }));
         self.inner.boards.lock().expect("lock").clear();
+        self.inner.answers.clear();
         Ok(())
     }
 
@@ -453,6 +493,10 @@ pub fn app(state: AppState) -> Router {
                 message: "no such page".into(),
             }
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cache::answer,
+        ))
         .with_state(state);
     for (name, value) in security {
         router = router.layer(SetResponseHeaderLayer::overriding(

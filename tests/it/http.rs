@@ -406,3 +406,52 @@ fn sigterm_stops_the_server_gracefully() {
     let status = s.terminate();
     assert!(status.success(), "exit status {status}");
 }
+
+#[tokio::test]
+async fn cached_answers_are_one_per_query_and_follow_new_data() {
+    let sandbox = Sandbox::new();
+    ok(&sandbox.gemba(&["demo", "--days", "60", "--orders-per-day", "8"]));
+    let s = Server::start(&sandbox, &[]);
+    let a = s.text("/api/v1/kpis?crew=Utilities&window_days=14").await;
+    let b = s.text("/api/v1/kpis?window_days=14&crew=Utilities").await;
+    assert_eq!(
+        a, b,
+        "the same question in another order is the same answer"
+    );
+    let open = |body: &str| -> u64 {
+        serde_json::from_str::<Value>(body).unwrap()["metrics"]["open_count"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = open(&s.text("/api/v1/kpis").await);
+    let orders_before = s.json("/api/v1/orders?per_page=1").await["total"].clone();
+    // New data lands while the server runs: the cached answers go with the old data.
+    ok(&sandbox.gemba(&[
+        "import",
+        &fixture("generic_ok.csv"),
+        "--profile",
+        "generic",
+        "--source",
+        "late",
+    ]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let total = s.json("/api/v1/orders?per_page=1").await["total"].clone();
+        if total != orders_before {
+            assert_eq!(total.as_u64().unwrap(), orders_before.as_u64().unwrap() + 6);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the orders list never saw the import"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let after = open(&s.text("/api/v1/kpis").await);
+    assert!(after >= before, "{before} -> {after}");
+    // An error is not kept: a bad query stays a 400 and a good one still answers.
+    let (status, _, _) = get(&s, "/api/v1/kpis?window_days=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = get(&s, "/api/v1/kpis?window_days=7").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -343,21 +343,32 @@ async fn render(
         View::Page { month } => month,
         View::Tv { .. } => None,
     };
-    let (acts, warnings, cross) = tokio::task::spawn_blocking(move || -> Result<_, AppError> {
-        Ok((
-            BoardActions::read(&st, &board_scope)?,
-            crate::web::jobs::warnings(&st, Utc::now())?,
-            SafetyCross::read(&st, &board_scope, month)?,
-        ))
+    // The small reads (actions, huddle, safety marks, job warnings) are shared by the requests
+    // of one board until a write lands or a few seconds pass: every phone of a huddle opening
+    // the board at once costs one read.
+    let key = (board_scope.clone(), month, state.writes(), loaded.version);
+    let panels = tokio::task::spawn_blocking(move || {
+        st.panels()
+            .try_get_with(key, || -> Result<_, AppError> {
+                Ok(Arc::new(Panels {
+                    actions: BoardActions::read(&st, &board_scope)?,
+                    warnings: crate::web::jobs::warnings(&st, Utc::now())?,
+                    cross: SafetyCross::read(&st, &board_scope, month)?,
+                }))
+            })
+            .map_err(|e| AppError {
+                status: e.status,
+                message: e.message.clone(),
+            })
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
     let live = Live {
         pull,
-        actions: &acts,
-        warnings: &warnings,
+        actions: &panels.actions,
+        warnings: &panels.warnings,
         viewer: &viewer,
-        safety: &cross,
+        safety: &panels.cross,
     };
     let markup = match view {
         View::Page { .. } => page(&state, &loaded, &data, &live),
@@ -445,6 +456,16 @@ fn tile_markup(t: &Tile) -> Markup {
 
 /// What each request adds to the cached board data: the pull lanes (a what-if is computed per
 /// request), the action log, job warnings, and who is looking.
+/// A board's per-request reads, shared while nothing is written (see `AppState::panels`).
+pub struct Panels {
+    pub actions: BoardActions,
+    pub warnings: Vec<String>,
+    pub cross: SafetyCross,
+}
+
+/// The board, the safety cross's month, the count of writes, the data version.
+pub type PanelKey = (Scope, Option<NaiveDate>, u64, i64);
+
 pub struct Live<'a> {
     pub pull: &'a PullPlan,
     pub actions: &'a BoardActions,

@@ -1,0 +1,289 @@
+//! Answers cached per data version, and a gate on heavy computations.
+//!
+//! The data changes only when an import, a sync or a demo load lands (a new import run), so the
+//! answer to a read is the same until then: the JSON API's metrics, the orders list, the trends
+//! and the data-quality page, and their CSV downloads, are kept in a bounded cache keyed by the
+//! data version, the path and the query with its parameters sorted. Identical requests that
+//! arrive while the answer is being computed wait for that one computation. Answers about "now"
+//! live at most `[board] cache_seconds`, as the board does. The cache is emptied when the
+//! engine reloads.
+//!
+//! Every other request that is not a GET counts as a write (`AppState::wrote`), which ends the
+//! sharing of the boards' small reads.
+//!
+//! What is not in the cache passes the gate: at most as many heavy computations at once as the
+//! machine has cores (each holds a few hundred MB of intermediates on a million orders); the
+//! rest wait in a bounded queue, and past it the answer is `503 Service Unavailable` with
+//! `Retry-After`, at once, instead of a time-out.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+
+use super::AppState;
+
+/// The reads whose answers are cached: a function of the data and the query only.
+pub const CACHED: &[&str] = &[
+    "/api/v1/kpis",
+    "/api/v1/trend",
+    "/api/v1/orders",
+    "/api/v1/pull",
+    "/api/v1/quality",
+    "/orders",
+    "/orders.csv",
+    "/trends",
+    "/trends.csv",
+    "/quality",
+];
+
+/// Bytes the cache may hold, counting each entry as at least [`ENTRY_FLOOR`] bytes: at most
+/// `CAPACITY / ENTRY_FLOOR` entries, whatever their size.
+const CAPACITY: u64 = 96 << 20;
+const ENTRY_FLOOR: u32 = 8 << 10;
+/// An answer larger than this (a CSV of every order) is served but not kept.
+const MAX_ENTRY: usize = 16 << 20;
+/// Requests that may wait for the gate per core before the server answers 503.
+const QUEUE_PER_CORE: usize = 32;
+/// What `Retry-After` says, in seconds.
+const RETRY_AFTER: &str = "2";
+
+/// A response as kept: status, the headers that describe the body, the body.
+#[derive(Clone)]
+pub struct Answer {
+    status: StatusCode,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+}
+
+impl Answer {
+    async fn of(resp: Response) -> Answer {
+        let (parts, body) = resp.into_parts();
+        let keep = [
+            header::CONTENT_TYPE,
+            header::CONTENT_DISPOSITION,
+            header::RETRY_AFTER,
+        ];
+        let headers = keep
+            .iter()
+            .filter_map(|h| parts.headers.get(h).map(|v| (h.clone(), v.clone())))
+            .collect();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        Answer {
+            status: parts.status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut resp = Response::new(Body::from(self.body));
+        *resp.status_mut() = self.status;
+        resp.headers_mut().extend(self.headers);
+        resp
+    }
+}
+
+/// An answer that is not kept: an error, a 503, or one too large. Those waiting for the same
+/// computation get it too.
+#[derive(Clone)]
+pub struct Uncached(Answer);
+
+/// The data version, the path, the normalized query.
+type Key = (i64, String, String);
+
+/// The cache of answers and the gate of computations.
+pub struct Answers {
+    cache: moka::future::Cache<Key, Answer>,
+    gate: Gate,
+}
+
+impl Answers {
+    pub fn new(ttl: Duration) -> Answers {
+        Answers {
+            cache: moka::future::Cache::builder()
+                .max_capacity(CAPACITY)
+                .weigher(|_k: &Key, a: &Answer| {
+                    u32::try_from(a.body.len())
+                        .unwrap_or(u32::MAX)
+                        .max(ENTRY_FLOOR)
+                })
+                .time_to_live(ttl)
+                .build(),
+            gate: Gate::new(),
+        }
+    }
+
+    /// Forgets every answer: the data changed.
+    pub fn clear(&self) {
+        self.cache.invalidate_all();
+    }
+
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// Answers kept and their bytes (for the log and the benchmark).
+    pub fn size(&self) -> (u64, u64) {
+        (self.cache.entry_count(), self.cache.weighted_size())
+    }
+}
+
+/// At most one heavy computation per core; a bounded number waiting.
+pub struct Gate {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
+}
+
+/// The right to compute, held until dropped.
+pub struct Pass {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Gate::with(cores, cores * QUEUE_PER_CORE)
+    }
+
+    fn with(permits: usize, queue: usize) -> Gate {
+        Gate {
+            permits: Arc::new(Semaphore::new(permits)),
+            waiting: AtomicUsize::new(0),
+            queue,
+        }
+    }
+
+    /// Waits for a free core, or refuses at once when the queue is full.
+    pub async fn enter(&self) -> Result<Pass, Busy> {
+        if let Ok(p) = self.permits.clone().try_acquire_owned() {
+            return Ok(Pass { _permit: p });
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Busy);
+        }
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        permit.map(|p| Pass { _permit: p }).map_err(|_| Busy)
+    }
+}
+
+/// The gate's queue is full.
+#[derive(Debug, Clone, Copy)]
+pub struct Busy;
+
+impl IntoResponse for Busy {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER)],
+            "the server is busy computing other answers; try again in a moment",
+        )
+            .into_response()
+    }
+}
+
+/// The query with its parameters in a fixed order, so `a=1&b=2` and `b=2&a=1` are one answer.
+pub fn normalize(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    // A stable sort keeps repeated keys (metric=a&metric=b) in the order given.
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// The middleware: cached reads from the cache, their misses and every other heavy read through
+/// the gate.
+pub async fn answer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        // A write: what the boards read per request may have changed.
+        let resp = next.run(req).await;
+        state.wrote();
+        return resp;
+    }
+    if req.method() != Method::GET || !CACHED.contains(&path.as_str()) {
+        return next.run(req).await;
+    }
+    let key = (
+        state.loaded().version,
+        path,
+        normalize(req.uri().query().unwrap_or("")),
+    );
+    let computing = state.clone();
+    let computed = state
+        .answers()
+        .cache
+        .try_get_with(key, async move {
+            let _pass = match computing.answers().gate().enter().await {
+                Ok(p) => p,
+                Err(busy) => return Err(Uncached(Answer::of(busy.into_response()).await)),
+            };
+            let a = Answer::of(next.run(req).await).await;
+            if a.status != StatusCode::OK || a.body.len() > MAX_ENTRY {
+                return Err(Uncached(a));
+            }
+            Ok(a)
+        })
+        .await;
+    match computed {
+        Ok(a) => a.into_response(),
+        Err(e) => e.0.clone().into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_one_key_whatever_their_order() {
+        assert_eq!(
+            normalize("crew=Utilities&as_of=2026-03-01"),
+            normalize("as_of=2026-03-01&crew=Utilities")
+        );
+        assert_eq!(normalize("crew=&as_of=2026-03-01"), "as_of=2026-03-01");
+        // Repeated keys keep their order; encoding is canonical.
+        assert_eq!(
+            normalize("metric=b&metric=a&crew=Packaging%20E%26I"),
+            "crew=Packaging+E%26I&metric=b&metric=a"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_gate_lets_one_per_core_through_and_refuses_past_its_queue() {
+        let gate = Arc::new(Gate::with(1, 1));
+        let first = gate.enter().await.unwrap();
+        // One may wait; the next is refused at once.
+        let waiting = {
+            let g = gate.clone();
+            tokio::spawn(async move { g.enter().await.map(|_| ()) })
+        };
+        while gate.waiting.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(gate.enter().await.is_err(), "the queue is full");
+        drop(first);
+        waiting
+            .await
+            .unwrap()
+            .expect("the waiting one gets through");
+        assert!(gate.enter().await.is_ok(), "free again");
+    }
+}
