@@ -170,13 +170,23 @@ impl Gate {
         if let Ok(p) = self.permits.clone().try_acquire_owned() {
             return Ok(Pass { _permit: p });
         }
+        // Counted as waiting until this returns or is dropped (a client that gave up).
+        let waiting = Waiting(&self.waiting);
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(Busy);
         }
         let permit = self.permits.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(waiting);
         permit.map(|p| Pass { _permit: p }).map_err(|_| Busy)
+    }
+}
+
+/// One place in the queue, given back when dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -279,11 +289,29 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(gate.enter().await.is_err(), "the queue is full");
+        assert_eq!(
+            gate.waiting.load(Ordering::SeqCst),
+            1,
+            "a refusal leaves no trace"
+        );
         drop(first);
         waiting
             .await
             .unwrap()
             .expect("the waiting one gets through");
         assert!(gate.enter().await.is_ok(), "free again");
+        // A request that gives up while it waits gives its place back.
+        let held = gate.enter().await.unwrap();
+        let gave_up = {
+            let g = gate.clone();
+            tokio::spawn(async move { g.enter().await.map(|_| ()) })
+        };
+        while gate.waiting.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        gave_up.abort();
+        let _ = gave_up.await;
+        assert_eq!(gate.waiting.load(Ordering::SeqCst), 0);
+        drop(held);
     }
 }
