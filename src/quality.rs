@@ -54,7 +54,7 @@ impl Problem {
     pub fn breaks(self) -> &'static str {
         match self {
             Problem::MissingEstimate => {
-                "counts as 0 hours: the backlog in crew-weeks is understated and the pull lanes cannot fit the order to capacity"
+                "counts with the default estimate of [defaults] (0 h without one): the backlog in crew-weeks and the pull lanes' fit are guesses"
             }
             Problem::MissingDue => {
                 "never overdue: it is missing from the overdue count and schedule compliance"
