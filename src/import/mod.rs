@@ -306,9 +306,10 @@ fn run(
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Result<Batch, ImportError>>(8);
         let file = &file;
         let chunk_rows = opts.chunk_rows.unwrap_or(CHUNK_ROWS).max(1);
+        let date_slots = bound.date_slots();
         let cells = workbook::CellRules {
             dates: (0..file.header().len())
-                .map(|i| bound.date_slots().contains(&i))
+                .map(|i| date_slots.contains(&i))
                 .collect(),
             decimal_comma: mapping.csv.decimal_comma,
         };
@@ -600,8 +601,7 @@ fn open_file(path: &Path, mapping: &Mapping, sheet: Option<&str>) -> Result<Open
         source,
     })?;
     if workbook::is_workbook(path, &bytes[..bytes.len().min(8)]) {
-        drop(bytes);
-        return open_sheet(path, mapping, sheet).map(Opened::Sheet);
+        return open_sheet(path, mapping, bytes, sheet).map(Opened::Sheet);
     }
     if let Some(sheet) = sheet {
         return Err(ImportError::SheetOfCsv {
@@ -617,7 +617,7 @@ const HEADER_SEARCH_ROWS: usize = 50;
 
 /// Which of the first `rows` is the header: `[csv] header_row` when the profile sets it, else
 /// the first row that names every column the profile needs, else the first that looks like a
-/// header (see [`looks_like_header`]), else the first (and binding it says what is missing).
+/// header (see [`guess_header`]), else the first (and binding it says what is missing).
 /// `numbers` are the rows' line (CSV) or row (sheet) numbers.
 fn find_header(rows: &[Vec<String>], numbers: &[u64], mapping: &Mapping) -> Result<usize, String> {
     if let Some(n) = mapping.csv.header_row {
@@ -637,26 +637,35 @@ fn find_header(rows: &[Vec<String>], numbers: &[u64], mapping: &Mapping) -> Resu
     if let Some(i) = rows.iter().position(|r| mapping.bind(r).is_ok()) {
         return Ok(i);
     }
-    let widest = rows.iter().map(|r| filled(r)).max().unwrap_or(0);
-    Ok(rows
-        .iter()
-        .position(|r| looks_like_header(r, widest))
-        .unwrap_or(0))
+    Ok(guess_header(rows).unwrap_or(0))
 }
 
 fn filled(row: &[String]) -> usize {
     row.iter().filter(|c| !c.trim().is_empty()).count()
 }
 
-/// A row that looks like column names: at least two cells and half the widest row's, none of
-/// them a number (a title block's lines are one or two cells; data rows hold numbers).
-pub fn looks_like_header(row: &[String], widest: usize) -> bool {
-    let n = filled(row);
-    n >= 2
-        && 2 * n >= widest
-        && row
-            .iter()
-            .all(|c| c.trim().is_empty() || c.trim().parse::<f64>().is_err())
+/// The first of `rows` that looks like column names: at least two cells and half the widest
+/// row's, none of them a number (a title block's lines are one or two cells; data rows hold
+/// numbers).
+fn guess_header<R: AsRef<[String]>>(rows: &[R]) -> Option<usize> {
+    let widest = rows.iter().map(|r| filled(r.as_ref())).max().unwrap_or(0);
+    rows.iter().position(|r| {
+        let row = r.as_ref();
+        let n = filled(row);
+        n >= 2
+            && 2 * n >= widest
+            && row
+                .iter()
+                .all(|c| c.trim().is_empty() || c.trim().parse::<f64>().is_err())
+    })
+}
+
+/// A CSV record's fields as trimmed text.
+fn record_texts(record: &csv::ByteRecord) -> Vec<String> {
+    record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).trim().to_string())
+        .collect()
 }
 
 /// Checks a header's names: some, and none twice.
@@ -679,29 +688,24 @@ fn check_header(header: &[String]) -> Result<(), String> {
 fn open_sheet(
     path: &Path,
     mapping: &Mapping,
+    bytes: Vec<u8>,
     sheet: Option<&str>,
 ) -> Result<SheetFile, ImportError> {
     let fail = |reason: String| ImportError::Workbook {
         path: path.to_path_buf(),
         reason,
     };
-    let sheet = workbook::open(path, sheet).map_err(fail)?;
+    let sheet = workbook::open(bytes, sheet).map_err(fail)?;
     let Some(rows) = sheet.rows() else {
         return Err(fail(format!("sheet `{}` is empty", sheet.name)));
     };
     let first = *rows.start();
-    let mut head = Vec::new();
     let mut cells = Vec::new();
-    let plain = workbook::CellRules::default();
-    for row in rows.clone().take(HEADER_SEARCH_ROWS) {
-        sheet.row_text(row, &plain, &mut cells);
-        head.push(
-            cells
-                .iter()
-                .map(|c| c.as_deref().unwrap_or("").trim().to_string())
-                .collect::<Vec<_>>(),
-        );
-    }
+    let mut head: Vec<Vec<String>> = rows
+        .clone()
+        .take(HEADER_SEARCH_ROWS)
+        .map(|row| sheet.row_strings(row, &mut cells))
+        .collect();
     let numbers: Vec<u64> = (0..head.len() as u64)
         .map(|i| u64::from(first) + i)
         .collect();
@@ -802,12 +806,7 @@ fn open_csv(path: &Path, mapping: &Mapping, mut bytes: Vec<u8>) -> Result<CsvFil
             .map_err(|e| not_csv(e.to_string()))?
     {
         let line = record.position().map_or(1, |p| p.line());
-        head.push(
-            record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                .collect(),
-        );
+        head.push(record_texts(&record));
         ends.push((line, rdr.position().clone()));
         // The usual case: the first line names the profile's columns.
         if head.len() == 1 && mapping.csv.header_row.is_none() && mapping.bind(&head[0]).is_ok() {
@@ -854,8 +853,7 @@ pub fn sample(
         .unwrap_or_else(|| path.display().to_string());
     let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
     let (origin, delimiter) = if workbook::is_workbook(path, &bytes[..bytes.len().min(8)]) {
-        drop(bytes);
-        let s = workbook::open(path, sheet).map_err(|reason| ImportError::Workbook {
+        let s = workbook::open(bytes, sheet).map_err(|reason| ImportError::Workbook {
             path: path.to_path_buf(),
             reason,
         })?;
@@ -866,11 +864,7 @@ pub fn sample(
             .flatten()
             .take(max_rows + HEADER_SEARCH_ROWS)
         {
-            s.row_text(row, &workbook::CellRules::default(), &mut cells);
-            let texts: Vec<String> = cells
-                .iter()
-                .map(|c| c.as_deref().unwrap_or("").trim().to_string())
-                .collect();
+            let texts = s.row_strings(row, &mut cells);
             if texts.iter().any(|t| !t.is_empty()) {
                 rows.push((u64::from(row), texts));
             }
@@ -904,25 +898,19 @@ pub fn sample(
                 })?
         {
             let line = record.position().map_or(1, |p| p.line());
-            rows.push((
-                line,
-                record
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
-                    .collect(),
-            ));
+            rows.push((line, record_texts(&record)));
         }
         (name, Some(delimiter as char))
     };
-    let search = &rows[..rows.len().min(HEADER_SEARCH_ROWS)];
-    let widest = search.iter().map(|(_, r)| filled(r)).max().unwrap_or(0);
-    let at = search
+    let search: Vec<&[String]> = rows
         .iter()
-        .position(|(_, r)| looks_like_header(r, widest))
-        .ok_or_else(|| ImportError::NotCsv {
-            path: path.to_path_buf(),
-            reason: "no row among the first ones looks like column names".into(),
-        })?;
+        .take(HEADER_SEARCH_ROWS)
+        .map(|(_, r)| r.as_slice())
+        .collect();
+    let at = guess_header(&search).ok_or_else(|| ImportError::NotCsv {
+        path: path.to_path_buf(),
+        reason: "no row among the first ones looks like column names".into(),
+    })?;
     let header_row = (at > 0 || rows[0].0 > 1).then_some(rows[at].0);
     let mut rest = rows.into_iter().skip(at);
     let header = rest.next().map(|(_, h)| h).unwrap_or_default();

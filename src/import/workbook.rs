@@ -28,10 +28,9 @@ pub struct Sheet {
     range: Range<Data>,
 }
 
-/// Opens `path` and reads `sheet` (the first sheet when `None`). Errors are in words a user can
-/// act on: a password, a damaged file, a sheet that is not there.
-pub fn open(path: &Path, sheet: Option<&str>) -> Result<Sheet, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+/// Reads `sheet` (the first sheet when `None`) of the workbook in `bytes`. Errors are in words a
+/// user can act on: a password, a damaged file, a sheet that is not there.
+pub fn open(bytes: Vec<u8>, sheet: Option<&str>) -> Result<Sheet, String> {
     if encrypted_ooxml(&bytes) {
         return Err(PASSWORD.into());
     }
@@ -108,6 +107,16 @@ impl Sheet {
 
     pub fn width(&self) -> usize {
         self.range.width()
+    }
+
+    /// The cells of sheet row `row` as a CSV export's trimmed fields, read as plain values (no
+    /// column is taken for a date): what the header search and a profile's sample look at.
+    pub fn row_strings(&self, row: u32, cells: &mut Vec<Option<String>>) -> Vec<String> {
+        self.row_text(row, &CellRules::default(), cells);
+        cells
+            .iter()
+            .map(|c| c.as_deref().unwrap_or("").trim().to_string())
+            .collect()
     }
 
     /// The cells of sheet row `row` as text (`None` when empty), read by `rules`.
