@@ -878,14 +878,10 @@ pub fn sample(
             });
         }
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        if std::str::from_utf8(&bytes[..bytes.len().min(1 << 16)]).is_err() {
-            check_utf8(bytes, 0, bytes.len().min(1 << 16), 1).map_err(|reason| {
-                ImportError::NotCsv {
-                    path: path.to_path_buf(),
-                    reason,
-                }
-            })?;
-        }
+        check_utf8(bytes, 0, bytes.len(), 1).map_err(|reason| ImportError::NotCsv {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         let delimiter = sniff_delimiter(bytes);
         let mut rdr = reader(bytes, delimiter);
         let mut record = csv::ByteRecord::new();
@@ -1176,6 +1172,25 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sample_reads_text_whose_characters_cross_64_kb() {
+        // "é" is two bytes; the first row ends so that one straddles byte 65,536.
+        let mut text = String::from("id,title\n");
+        let pad = (1 << 16) - 1 - text.len() - "1,".len();
+        text.push_str(&format!("1,{}é\n", "x".repeat(pad)));
+        assert!(!text.is_char_boundary(1 << 16));
+        text.push_str("2,Pumpe défekt\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.csv");
+        std::fs::write(&path, &text).unwrap();
+        let drawn = sample(&path, None, 10).unwrap();
+        assert_eq!(drawn.rows.len(), 2);
+        assert_eq!(drawn.rows[1][1], "Pumpe défekt");
+        std::fs::write(&path, b"id,title\n1,caf\xe9\n").unwrap();
+        let e = sample(&path, None, 10).unwrap_err().to_string();
+        assert!(e.contains("line 2 is not UTF-8"), "{e}");
+    }
 
     #[test]
     fn sniffs_the_header_delimiter() {
