@@ -937,19 +937,23 @@ const QUALITY: [&str; 5] = [
     "missing_asset",
 ];
 
+/// The frame's flag column of each data-quality count, in the order of `QUALITY` (and of
+/// `crate::quality::Problem::ALL`).
+const QUALITY_FLAGS: [&str; 5] = [
+    c::Q_MISSING_ESTIMATE,
+    c::Q_MISSING_DUE,
+    c::Q_UNKNOWN_KIND,
+    c::Q_COMPLETED_WITHOUT_DATE,
+    c::Q_MISSING_ASSET,
+];
+
 /// What each order contributes to each data-quality count: 1 or 0.
 fn quality_counts() -> Vec<Expr> {
-    [
-        c::Q_MISSING_ESTIMATE,
-        c::Q_MISSING_DUE,
-        c::Q_UNKNOWN_KIND,
-        c::Q_COMPLETED_WITHOUT_DATE,
-        c::Q_MISSING_ASSET,
-    ]
-    .iter()
-    .zip(QUALITY)
-    .map(|(flag, name)| col(*flag).cast(DataType::Int64).alias(name))
-    .collect()
+    QUALITY_FLAGS
+        .iter()
+        .zip(QUALITY)
+        .map(|(flag, name)| col(*flag).cast(DataType::Int64).alias(name))
+        .collect()
 }
 
 /// The base masks of instant `t` (ms) and a window of `w` days, each computed once per query.

@@ -144,11 +144,7 @@ impl Engine {
             lf = lf.filter(col(c::DUE).lt(lit(now)).fill_null(lit(false)));
         }
         if let Some(p) = q.quality {
-            let i = crate::quality::Problem::ALL
-                .iter()
-                .position(|x| *x == p)
-                .expect("every problem is in ALL");
-            lf = lf.filter(col(super::quality::FLAGS[i]));
+            lf = lf.filter(col(super::quality::flag(p)));
         }
         if let Some(since) = q.created_since {
             lf = lf.filter(col(c::CREATED).gt_eq(lit(since.timestamp_millis())));

@@ -6,18 +6,18 @@ use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use polars::prelude::*;
 
 use super::frame::c;
-use super::{Engine, MetricsError, QUALITY, Quality, Scope, int, quality_counts};
+use super::{Engine, MetricsError, QUALITY, QUALITY_FLAGS, Quality, Scope, int, quality_counts};
 use crate::mapping::dates::local_to_utc;
-use crate::quality::CreatedWeek;
+use crate::quality::{CreatedWeek, Problem};
 
-/// The quality flag column of each problem, in the order of `Problem::ALL`.
-pub(crate) const FLAGS: [&str; 5] = [
-    c::Q_MISSING_ESTIMATE,
-    c::Q_MISSING_DUE,
-    c::Q_UNKNOWN_KIND,
-    c::Q_COMPLETED_WITHOUT_DATE,
-    c::Q_MISSING_ASSET,
-];
+/// The frame's flag column of a problem.
+pub(crate) fn flag(p: Problem) -> &'static str {
+    let i = Problem::ALL
+        .iter()
+        .position(|x| *x == p)
+        .expect("every problem is in ALL");
+    QUALITY_FLAGS[i]
+}
 
 impl Engine {
     /// The stored orders of `scope` (cancelled included), their data quality, and the last
@@ -55,7 +55,7 @@ impl Engine {
                     .sum()
                     .alias(format!("_w{i}")),
             );
-            for (j, flag) in FLAGS.iter().enumerate() {
+            for (j, flag) in QUALITY_FLAGS.iter().enumerate() {
                 exprs.push(
                     created_in()
                         .and(col(*flag))
@@ -66,7 +66,7 @@ impl Engine {
             }
         }
         let mut with_flags = quality_counts();
-        with_flags.extend(FLAGS.map(col));
+        with_flags.extend(QUALITY_FLAGS.map(col));
         with_flags.push(col(c::CREATED));
         let row = self
             .scoped(scope)

@@ -82,7 +82,7 @@ pub struct Loaded {
 }
 
 /// What a handler can fail with: a status and a message a person can act on.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AppError {
     pub status: StatusCode,
     pub message: String,

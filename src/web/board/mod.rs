@@ -356,10 +356,7 @@ async fn render(
                     cross: SafetyCross::read(&st, &board_scope, month)?,
                 }))
             })
-            .map_err(|e| AppError {
-                status: e.status,
-                message: e.message.clone(),
-            })
+            .map_err(|e| (*e).clone())
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
