@@ -1,44 +1,73 @@
 #!/usr/bin/env bash
-# Import benchmark (issue: foundation). Builds the release binary, writes a 1,000,000-row generic
-# CSV with `gemba demo --csv`, imports it into an empty SQLite store, then imports it again (all
-# upserts), three times over. Prints rows/s and peak RSS of each import, then the medians.
+# Import benchmark. Builds the release binary, writes a 1,000,000-row generic CSV with
+# `gemba demo --csv`, and imports it into an empty store, then again into the full one (every row
+# an upsert, none changed), three rounds each, first on SQLite, then on PostgreSQL in the same
+# run (a throwaway cluster with PostgreSQL's default durability, on this machine, through
+# loopback). Prints seconds, rows/s and each import's own peak RSS, then the medians.
 #
-#   bash benches/import.sh [ROWS]        # default 1000000
+#   bash benches/import.sh [ROWS] [sqlite|postgres|both]     # default 1000000 both
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
+engines=${2:-both}
 cargo build --release --locked >&2
 bin=target/release/gemba
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. .ci/pg.sh
+trap 'pg_down; rm -rf "$work"' EXIT
+if [ "$engines" != sqlite ]; then
+  unset GEMBA_TEST_PG
+  PG_DURABLE=1 pg_up >&2
+fi
 csv="$work/orders.csv"
 "$bin" demo --seed 1 --csv "$csv" --orders "$rows" --until 2026-03-31 >/dev/null
 echo "csv: $rows rows, $(du -h "$csv" | cut -f1)"
-python3 - "$bin" "$csv" "$work/bench.db" "$rows" <<'PY'
-# Three rounds of (import into an empty store, re-import): this machine is shared and its speed
-# moves by a fifth from one minute to the next, so every round is printed, then the medians.
-import os, resource, statistics, subprocess, sys, time
-bin, csv, db, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-def run(label):
+python3 - "$bin" "$csv" "$work" "$rows" "$engines" "${GEMBA_TEST_PG:-}" <<'PY'
+# Three rounds of (import into an empty store, re-import) per engine: this machine is shared and
+# its speed moves by a fifth from one minute to the next, so every round is printed, then the
+# medians.
+import os, statistics, subprocess, sys, time
+bin, csv, work, rows, engines, server = sys.argv[1:7]
+rows = int(rows)
+
+def rss_run(db, label):
+    # wait4 gives this import's own peak RSS (not the maximum over every child so far).
     t = time.perf_counter()
-    r = subprocess.run([bin, "--db", f"sqlite:{db}", "import", csv, "--profile", "generic"],
-                       capture_output=True, text=True)
+    p = subprocess.Popen([bin, "--db", db, "import", csv, "--profile", "generic"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t
-    if r.returncode != 0:
-        sys.exit(f"{label} failed: {r.stderr}")
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"{label}: {dt:.2f} s, {rows / dt:,.0f} rows/s, peak RSS (max so far) {rss:,.0f} MB")
-    for line in r.stdout.strip().splitlines():
+    out, err = p.stdout.read().decode(), p.stderr.read().decode()
+    if status != 0:
+        sys.exit(f"{label} failed: {err}")
+    print(f"{label}: {dt:.2f} s, {rows / dt:,.0f} rows/s, peak RSS {usage.ru_maxrss / 1024:,.0f} MB")
+    for line in out.strip().splitlines():
         print("   ", line)
     return dt
-first, again = [], []
-for round in range(3):
-    for f in (db, db + "-wal", db + "-shm"):
-        if os.path.exists(f):
-            os.remove(f)
-    first.append(run("import into an empty store"))
-    again.append(run("re-import (all upserts)   "))
-for label, times in (("import", first), ("re-import", again)):
-    m = statistics.median(times)
-    print(f"median {label}: {m:.2f} s, {rows / m:,.0f} rows/s end to end")
+
+def psql(sql):
+    subprocess.run(["psql", server, "-qAtc", sql], check=True, capture_output=True)
+
+results = {}
+for engine in (["sqlite", "postgres"] if engines == "both" else [engines]):
+    first, again = [], []
+    for round in range(3):
+        if engine == "sqlite":
+            path = os.path.join(work, "bench.db")
+            for f in (path, path + "-wal", path + "-shm"):
+                if os.path.exists(f):
+                    os.remove(f)
+            db = f"sqlite:{path}"
+        else:
+            psql("DROP DATABASE IF EXISTS bench WITH (FORCE)")
+            psql("CREATE DATABASE bench")
+            db = server.rsplit("/", 1)[0] + "/bench?sslmode=disable"
+        first.append(rss_run(db, f"{engine}: import into an empty store"))
+        again.append(rss_run(db, f"{engine}: re-import (all upserts)   "))
+    results[engine] = (first, again)
+for engine, (first, again) in results.items():
+    for label, times in (("import", first), ("re-import", again)):
+        m = statistics.median(times)
+        print(f"median {engine} {label}: {m:.2f} s, {rows / m:,.0f} rows/s end to end "
+              f"(spread {min(times):.2f}-{max(times):.2f} s)")
 PY

@@ -77,10 +77,10 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |c| c.get())
     );
 
-    let store = Store::open(&url).unwrap();
+    let mut store = Store::open(&url).unwrap();
     let before = rss_mb();
     let t = Instant::now();
-    let engine = Engine::load(&store, &cfg).unwrap();
+    let engine = Engine::load(&mut store, &cfg).unwrap();
     let load = t.elapsed();
     let after = rss_mb();
     println!("load frame from SQLite: {:.2} s", load.as_secs_f64());

@@ -224,7 +224,7 @@ fn write_of(a: &Action) -> ActionWrite {
 }
 
 impl Actions<'_> {
-    fn get(&self, id: i64) -> Result<Action, ActionError> {
+    fn get(&mut self, id: i64) -> Result<Action, ActionError> {
         self.store.action(id)?.ok_or(ActionError::NoSuchAction(id))
     }
 

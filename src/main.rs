@@ -20,7 +20,7 @@ use gemba::mapping::{BUILTIN_PROFILES, Mapping};
 use gemba::metrics::{Engine, Scope, Step, frame};
 use gemba::pull::PullRequest;
 use gemba::report;
-use gemba::store::Store;
+use gemba::store::{self, Store};
 use gemba::sync::manifest::{BUILTIN as BUILTIN_MANIFESTS, Manifest, user_manifests};
 use gemba::sync::{Connector, Progress, SyncOptions};
 
@@ -142,6 +142,36 @@ enum Command {
         /// Load the demo plant first when the store is empty.
         #[arg(long)]
         demo: bool,
+    },
+    /// Move a store to another database, or back one up (docs/deploy.md).
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreAction {
+    /// Copy everything from one store into another (SQLite to PostgreSQL, or back), in one
+    /// transaction on the target, with the row counts checked before it commits.
+    Copy {
+        /// The store to copy from (default: --db / GEMBA_DB).
+        #[arg(long)]
+        from: Option<String>,
+        /// The store to copy into: empty, or replaced with --force. Give a PostgreSQL password
+        /// in PGPASSWORD rather than in the URL.
+        #[arg(long)]
+        to: String,
+        /// Replace what the target holds.
+        #[arg(long)]
+        force: bool,
+    },
+    /// A consistent copy of the SQLite store into FILE, made while it is in use.
+    Backup {
+        file: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -321,7 +351,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             scope,
             format,
         } => {
-            let engine = Engine::load(&open(&cli.db)?, &config)?;
+            let engine = Engine::load(&mut open(&cli.db)?, &config)?;
             let step: Step = every.parse()?;
             let t = engine.trend(&metric, from, to, step, window_days, &scope.scope())?;
             match format {
@@ -349,6 +379,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             rt.block_on(gemba::web::serve(addr, state))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Store { action } => store_cmd(&cli.db, action),
         Command::Snapshot => {
             let mut store = open(&cli.db)?;
             let n = snapshot(&mut store, &config)?;
@@ -359,7 +390,65 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn open(db: &str) -> Result<Store> {
-    Store::open(db).with_context(|| format!("opening the store {db}"))
+    Store::open(db).with_context(|| format!("opening the store {}", store::redact(db)))
+}
+
+fn store_cmd(db: &str, action: StoreAction) -> Result<ExitCode> {
+    match action {
+        StoreAction::Copy { from, to, force } => {
+            let from = from.as_deref().unwrap_or(db);
+            let (shown_from, shown_to) = (store::redact(from), store::redact(&to));
+            if shown_from == shown_to {
+                bail!("--from and --to are the same store ({shown_from})");
+            }
+            let mut source = open(from)?;
+            let mut target = open(&to)?;
+            let started = std::time::Instant::now();
+            let report = store::copy(&mut source, &mut target, force, &mut |table, n| {
+                println!("{table:>16}  {n:>10} rows");
+            })
+            .with_context(|| format!("copying {shown_from} to {shown_to}"))?;
+            let rows: u64 = report.tables.iter().map(|t| t.1).sum();
+            println!(
+                "copied {rows} rows in {} tables from {shown_from} to {shown_to} in {:.1} s; every table's count was checked in the target before it committed",
+                report.tables.len(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        StoreAction::Backup { file, force } => {
+            if file.exists() {
+                if !force {
+                    bail!(
+                        "{} exists: choose a new file, or add --force to replace it",
+                        file.display()
+                    );
+                }
+                std::fs::remove_file(&file)
+                    .with_context(|| format!("removing the old {}", file.display()))?;
+            }
+            let mut source = open(db)?;
+            let started = std::time::Instant::now();
+            // Written beside the target and renamed at the end: a backup cut short is never
+            // mistaken for a whole one.
+            let partial = file.with_extension("partial");
+            let _ = std::fs::remove_file(&partial);
+            source.backup(&partial).with_context(|| {
+                format!("backing up {} to {}", source.describe(), file.display())
+            })?;
+            std::fs::rename(&partial, &file)
+                .with_context(|| format!("moving the backup to {}", file.display()))?;
+            let orders = open(&format!("sqlite:{}", file.display()))?.order_count()?;
+            println!(
+                "backed up {} to {} ({orders} orders) in {:.1} s; open it with --db sqlite:{}",
+                source.describe(),
+                file.display(),
+                started.elapsed().as_secs_f64(),
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
@@ -408,19 +497,21 @@ fn import(db: &str, config: &Config, args: ImportArgs) -> Result<ExitCode> {
         let started = std::time::Instant::now();
         // The store copies the import from its write-ahead log into the database file (on a
         // connection of its own) while the metrics are computed.
-        let checkpoint = std::thread::spawn({
-            let db = db.to_string();
-            move || Store::open(&db).and_then(|mut s| s.checkpoint())
+        let checkpoint = (store.database() == gemba::store::Database::Sqlite).then(|| {
+            std::thread::spawn({
+                let db = db.to_string();
+                move || Store::open(&db).and_then(|mut s| s.checkpoint())
+            })
         });
         let frame = if gathered.len() == args.files.len() - failed {
-            frame::frame_after_imports(&store, config, gathered)
+            frame::frame_after_imports(&mut store, config, gathered)
         } else {
-            frame::load_frame(&store, config)
+            frame::load_frame(&mut store, config)
         };
         let n = frame
             .and_then(|frame| Engine::from_frame(frame, config).write_snapshots(&mut store))
             .context("the import is stored, but today's snapshot failed")?;
-        if let Err(e) = checkpoint.join().expect("the checkpoint does not panic") {
+        if let Some(Err(e)) = checkpoint.map(|c| c.join().expect("the checkpoint does not panic")) {
             // Nothing is lost: SQLite copies the log at a later write.
             eprintln!(
                 "warning: the import is stored; copying it from the write-ahead log into the database file failed: {e}"
@@ -482,8 +573,12 @@ fn demo_cmd(db: &str, config: &Config, args: DemoArgs) -> Result<ExitCode> {
     let total_days = p.total_days();
     let n = demo::load_into(&mut store, config, p)?;
     println!(
-        "demo plant `{}`: {} orders over {} days (history of {} days and a lead-in) in {db}; its crews are those of config/gemba.toml",
-        config.plant.name, n, total_days, args.days
+        "demo plant `{}`: {} orders over {} days (history of {} days and a lead-in) in {}; its crews are those of config/gemba.toml",
+        config.plant.name,
+        n,
+        total_days,
+        args.days,
+        store.describe()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -495,13 +590,14 @@ fn snapshot(store: &mut Store, config: &Config) -> Result<usize> {
 }
 
 fn kpis(db: &str, config: &Config, at: AsOf, scope: Scope, format: Format) -> Result<ExitCode> {
-    let store = open(db)?;
+    let mut store = open(db)?;
     if store.order_count()? == 0 {
         eprintln!(
-            "the store {db} holds no orders yet: run `gemba demo`, or `gemba import FILE --profile NAME`"
+            "the store {} holds no orders yet: run `gemba demo`, or `gemba import FILE --profile NAME`",
+            store.describe()
         );
     }
-    let engine = Engine::load(&store, config)?;
+    let engine = Engine::load(&mut store, config)?;
     let k = engine.kpis(at.as_of, at.window_days, &scope)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&k)?),
@@ -537,13 +633,14 @@ fn pull(
             .with_context(|| format!("--technicians `{t}`: `{n}` is not a number"))?;
         req.technicians.insert(crew.trim().to_string(), n);
     }
-    let store = open(db)?;
+    let mut store = open(db)?;
     if store.order_count()? == 0 {
         eprintln!(
-            "the store {db} holds no orders yet: run `gemba demo`, or `gemba import FILE --profile NAME`"
+            "the store {} holds no orders yet: run `gemba demo`, or `gemba import FILE --profile NAME`",
+            store.describe()
         );
     }
-    let plan = Engine::load(&store, config)?.pull(&req)?;
+    let plan = Engine::load(&mut store, config)?.pull(&req)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         Format::Csv => print!("{}", report::pull_csv(&plan)),
@@ -625,7 +722,7 @@ fn schedules(db: &str, config: &Config, action: Option<SchedulesAction>) -> Resu
 }
 
 fn imports(db: &str, rejections: Option<i64>, limit: usize) -> Result<ExitCode> {
-    let store = open(db)?;
+    let mut store = open(db)?;
     if let Some(run) = rejections {
         let rows = store.rejections(run)?;
         if rows.is_empty() {

@@ -331,7 +331,7 @@ pub fn frame_from_orders(
 }
 
 /// Loads every stored order into a frame, streaming from the store.
-pub fn load_frame(store: &Store, cfg: &Config) -> Result<DataFrame, super::MetricsError> {
+pub fn load_frame(store: &mut Store, cfg: &Config) -> Result<DataFrame, super::MetricsError> {
     let count = store.order_count().map_err(super::MetricsError::Store)? as usize;
     let mut cols = Columns::new(count);
     store
@@ -421,7 +421,7 @@ fn ids_of(frame: &DataFrame) -> PolarsResult<PlHashSet<&str>> {
 /// orders none of them wrote. It holds the rows [`load_frame`] would load, not necessarily in
 /// their order. `cfg` is the config the imports gathered with (it derives the same columns).
 pub fn frame_after_imports(
-    store: &Store,
+    store: &mut Store,
     cfg: &Config,
     imports: Vec<ImportedOrders>,
 ) -> Result<DataFrame, super::MetricsError> {

@@ -343,7 +343,7 @@ pub struct Engine {
 
 impl Engine {
     /// Loads the store's orders and snapshots.
-    pub fn load(store: &Store, config: &Config) -> Result<Engine, MetricsError> {
+    pub fn load(store: &mut Store, config: &Config) -> Result<Engine, MetricsError> {
         let frame = frame::load_frame(store, config)?;
         let mut ready_history = HashMap::new();
         for (date, scope, json) in store.snapshots()? {

@@ -1,8 +1,15 @@
-//! The store facade: work orders, import runs with their rejected rows, and daily snapshots.
-//! Callers see only this module; the SQLite engine sits behind it (and a PostgreSQL one can join
-//! it) so nothing outside knows SQL. Every import is one transaction: all of it or none of it.
+//! The store facade: work orders, import runs with their rejected rows, daily snapshots, and
+//! what people write (actions, huddles, safety marks). Callers see only this module; an engine
+//! per database sits behind it (SQLite in `sqlite.rs`, PostgreSQL in `postgres.rs`, each with its
+//! own SQL), chosen by the URL, so nothing outside knows SQL. What both engines share (decoding a
+//! stored order, the list of tables a copy moves) lives here. Every import is one transaction:
+//! all of it or none of it.
 
+mod copy;
+mod postgres;
 mod sqlite;
+
+pub use copy::{CopyReport, copy};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -13,7 +20,9 @@ pub const MAX_STORED_REJECTIONS: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("unsupported store URL `{0}`: use sqlite:FILE (e.g. sqlite:gemba.db){1}")]
+    #[error(
+        "unsupported store URL `{0}`: use sqlite:FILE (e.g. sqlite:gemba.db) or postgres://USER@HOST:PORT/DATABASE{1}"
+    )]
     Url(String, &'static str),
     #[error("store {url}: {source}")]
     Sqlite {
@@ -21,6 +30,21 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// `place` is host, port and database: never the password.
+    #[error("store postgres {place}: {}", postgres::describe(source))]
+    Postgres {
+        place: String,
+        #[source]
+        source: ::postgres::Error,
+    },
+    #[error("store postgres {place}: {message}")]
+    PostgresSetup { place: String, message: String },
+    #[error(
+        "store {url}: its schema is version {found}, newer than this Gemba knows ({known}): run the newer Gemba, or restore a backup made for this one"
+    )]
+    Newer { url: String, found: i64, known: i64 },
+    #[error("copying the store: {0}")]
+    Copy(String),
     #[error("store {url}: the stored row {what} is not valid: {reason}")]
     Corrupt {
         url: String,
@@ -273,38 +297,196 @@ pub struct Page<'p> {
     pub watermark: Option<(&'p str, DateTime<Utc>)>,
 }
 
+/// An order's columns as both engines store them: codes as text, integers, UTC milliseconds.
+/// Each engine reads its row into this; [`RawOrder::decode`] checks it, once for both.
+pub(crate) struct RawOrder<'r> {
+    pub source: &'r str,
+    pub id: &'r str,
+    pub title: &'r str,
+    pub kind: &'r str,
+    pub status: &'r str,
+    pub priority: i64,
+    pub site: Option<&'r str>,
+    pub area: Option<&'r str>,
+    pub crew: Option<&'r str>,
+    pub assignee: Option<&'r str>,
+    pub asset_id: Option<&'r str>,
+    pub asset_name: Option<&'r str>,
+    pub asset_criticality: Option<i64>,
+    pub created_at: i64,
+    pub due_at: Option<i64>,
+    pub scheduled_start: Option<i64>,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub estimated_hours: Option<f64>,
+    pub actual_hours: Option<f64>,
+    pub downtime_hours: Option<f64>,
+    pub pm_interval_days: Option<i64>,
+    pub cost: Option<f64>,
+    pub failure_code: Option<&'r str>,
+}
+
+impl<'r> RawOrder<'r> {
+    /// The order, or what is wrong with the stored row.
+    pub(crate) fn decode(&self, url: &str) -> Result<OrderRef<'r>, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            url: url.to_string(),
+            what: format!("order {} {}", self.source, self.id),
+            reason,
+        };
+        Ok(OrderRef {
+            source: self.source,
+            id: self.id,
+            title: self.title,
+            kind: self.kind.parse().map_err(corrupt)?,
+            status: self.status.parse().map_err(corrupt)?,
+            priority: Priority::new(self.priority).map_err(corrupt)?,
+            site: self.site,
+            area: self.area,
+            crew: self.crew,
+            assignee: self.assignee,
+            asset_id: self.asset_id,
+            asset_name: self.asset_name,
+            asset_criticality: self
+                .asset_criticality
+                .map(Criticality::new)
+                .transpose()
+                .map_err(corrupt)?,
+            created_at: self.created_at,
+            due_at: self.due_at,
+            scheduled_start: self.scheduled_start,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            updated_at: self.updated_at,
+            estimated_hours: self.estimated_hours,
+            actual_hours: self.actual_hours,
+            downtime_hours: self.downtime_hours,
+            pm_interval_days: self
+                .pm_interval_days
+                .map(|d| u32::try_from(d).map_err(|_| corrupt(format!("pm_interval_days {d}"))))
+                .transpose()?,
+            cost: self.cost,
+            failure_code: self.failure_code,
+        })
+    }
+}
+
+/// An action's stored `orders` column: order ids, comma separated.
+pub(crate) fn split_orders(orders: &str) -> Vec<String> {
+    orders
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Stored instants are UTC milliseconds in both engines.
+pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+/// A store URL fit for a message or a log: a URL with a host loses its password (and its query,
+/// which may carry one); a SQLite URL stays as it is.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.split('?').next().unwrap_or(rest);
+            let rest = match rest.rsplit_once('@') {
+                Some((user, host)) => {
+                    format!("{}@{host}", user.split(':').next().unwrap_or(user))
+                }
+                None => rest.to_string(),
+            };
+            format!("{scheme}://{rest}")
+        }
+        None => url.to_string(),
+    }
+}
+
+enum Engine {
+    Sqlite(sqlite::Sqlite),
+    Postgres(Box<postgres::Postgres>),
+}
+
+/// Runs the same call on whichever engine the store has.
+macro_rules! on {
+    ($store:expr, $e:ident => $call:expr) => {
+        match &$store.engine {
+            Engine::Sqlite($e) => $call,
+            Engine::Postgres($e) => $call,
+        }
+    };
+}
+
+macro_rules! on_mut {
+    ($store:expr, $e:ident => $call:expr) => {
+        match &mut $store.engine {
+            Engine::Sqlite($e) => $call,
+            Engine::Postgres($e) => $call,
+        }
+    };
+}
+
 /// The store, opened from a URL.
 pub struct Store {
-    engine: sqlite::Sqlite,
+    engine: Engine,
 }
 
 /// An import in progress: one transaction. Dropping it without `commit` rolls everything back.
 pub struct ImportTx<'s> {
-    inner: sqlite::ImportTx<'s>,
+    inner: ImportInner<'s>,
+}
+
+enum ImportInner<'s> {
+    Sqlite(sqlite::ImportTx<'s>),
+    Postgres(postgres::ImportTx<'s>),
+}
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
 }
 
 impl Store {
     /// Opens (creating if needed) the store at `url` and brings its schema up to date.
-    /// `sqlite:FILE`, `sqlite://FILE` and `sqlite::memory:` are understood.
+    /// `sqlite:FILE`, `sqlite://FILE` and `sqlite::memory:` open SQLite;
+    /// `postgres://USER@HOST:PORT/DB` (or `postgresql://`, with libpq's `sslmode` and
+    /// `sslrootcert`) opens PostgreSQL, its password from the URL or `PGPASSWORD`.
     pub fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Store {
+                engine: Engine::Postgres(Box::new(postgres::Postgres::open(url)?)),
+            });
+        }
         let path = if let Some(rest) = url.strip_prefix("sqlite://") {
             rest
         } else if let Some(rest) = url.strip_prefix("sqlite:") {
             rest
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Url(
-                url.split('@').next_back().unwrap_or(url).to_string(),
-                "; PostgreSQL is not part of this build yet",
-            ));
         } else {
-            return Err(StoreError::Url(url.to_string(), ""));
+            return Err(StoreError::Url(redact(url), ""));
         };
         if path.is_empty() {
             return Err(StoreError::Url(url.to_string(), ""));
         }
         Ok(Store {
-            engine: sqlite::Sqlite::open(url, path)?,
+            engine: Engine::Sqlite(sqlite::Sqlite::open(url, path)?),
         })
+    }
+
+    /// Which database this store is on.
+    pub fn database(&self) -> Database {
+        match self.engine {
+            Engine::Sqlite(_) => Database::Sqlite,
+            Engine::Postgres(_) => Database::Postgres,
+        }
+    }
+
+    /// The store's URL without its password, for messages.
+    pub fn describe(&self) -> String {
+        on!(self, e => redact(e.url()))
     }
 
     /// Starts an import. With `replace_source`, the source's stored orders are removed first
@@ -315,7 +497,10 @@ impl Store {
         replace_source: bool,
     ) -> Result<ImportTx<'_>, StoreError> {
         Ok(ImportTx {
-            inner: self.engine.begin_import(meta, replace_source)?,
+            inner: match &mut self.engine {
+                Engine::Sqlite(e) => ImportInner::Sqlite(e.begin_import(meta, replace_source)?),
+                Engine::Postgres(e) => ImportInner::Postgres(e.begin_import(meta, replace_source)?),
+            },
         })
     }
 
@@ -327,19 +512,18 @@ impl Store {
         error: &str,
         rejections: &[Rejection],
     ) -> Result<i64, StoreError> {
-        self.engine
-            .record_failed_run(meta, counts, error, rejections)
+        on_mut!(self, e => e.record_failed_run(meta, counts, error, rejections))
     }
 
     /// Opens a run that commits in several steps (a sync): recorded as `running` at once, so a
     /// run cut short still shows; [`Store::commit_page`] adds to it, [`Store::finish_run`] closes it.
     pub fn start_run(&mut self, meta: &RunMeta) -> Result<i64, StoreError> {
-        self.engine.start_run(meta)
+        on_mut!(self, e => e.start_run(meta))
     }
 
     /// Writes one page of a sync in one transaction (see [`Page`]).
     pub fn commit_page(&mut self, page: &Page<'_>) -> Result<(), StoreError> {
-        self.engine.commit_page(page)
+        on_mut!(self, e => e.commit_page(page))
     }
 
     /// Closes a run opened by [`Store::start_run`]: succeeded, or failed with `error`.
@@ -349,64 +533,69 @@ impl Store {
         counts: RunCounts,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.engine.finish_run(run_id, counts, error)
+        on_mut!(self, e => e.finish_run(run_id, counts, error))
     }
 
     /// The latest `updated_at` a connector has fully synced; `None` before its first sync.
-    pub fn watermark(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.engine.watermark(connector)
+    pub fn watermark(&mut self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        on_mut!(self, e => e.watermark(connector))
     }
 
     /// The most recent runs, newest first.
-    pub fn runs(&self, limit: usize) -> Result<Vec<ImportRun>, StoreError> {
-        self.engine.runs(limit)
+    pub fn runs(&mut self, limit: usize) -> Result<Vec<ImportRun>, StoreError> {
+        on_mut!(self, e => e.runs(limit))
     }
 
     /// One run by its id.
-    pub fn run(&self, id: i64) -> Result<Option<ImportRun>, StoreError> {
-        self.engine.run(id)
+    pub fn run(&mut self, id: i64) -> Result<Option<ImportRun>, StoreError> {
+        on_mut!(self, e => e.run(id))
     }
 
     /// The stored rejected rows of a run, in line order.
-    pub fn rejections(&self, run_id: i64) -> Result<Vec<Rejection>, StoreError> {
-        self.engine.rejections(run_id)
+    pub fn rejections(&mut self, run_id: i64) -> Result<Vec<Rejection>, StoreError> {
+        on_mut!(self, e => e.rejections(run_id))
     }
 
-    pub fn order_count(&self) -> Result<u64, StoreError> {
-        self.engine.order_count()
+    pub fn order_count(&mut self) -> Result<u64, StoreError> {
+        on_mut!(self, e => e.order_count())
     }
 
     /// Every stored order, in key order.
-    pub fn orders(&self) -> Result<Vec<WorkOrder>, StoreError> {
+    pub fn orders(&mut self) -> Result<Vec<WorkOrder>, StoreError> {
         let mut out = Vec::new();
         self.scan_order_refs(|o| out.push(o.to_order()))?;
         Ok(out)
     }
 
-    /// Streams every stored order as a borrowed row, in key order, allocating nothing per row.
-    pub fn scan_order_refs(&self, mut f: impl FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
-        self.engine.scan_order_refs(&|_, _| false, &mut f)
+    /// Streams every stored order as a borrowed row, in key order (bytewise, in both engines),
+    /// allocating nothing per row.
+    pub fn scan_order_refs(&mut self, mut f: impl FnMut(&OrderRef<'_>)) -> Result<(), StoreError> {
+        on_mut!(self, e => e.scan_order_refs(&|_, _| false, &mut f))
     }
 
     /// As [`Store::scan_order_refs`], without the orders whose (source, id) `skip` names; a
     /// skipped row is not decoded past its key.
     pub fn scan_order_refs_except(
-        &self,
-        skip: impl Fn(&str, &str) -> bool,
+        &mut self,
+        skip: impl Fn(&str, &str) -> bool + Sync,
         mut f: impl FnMut(&OrderRef<'_>),
     ) -> Result<(), StoreError> {
-        self.engine.scan_order_refs(&skip, &mut f)
+        on_mut!(self, e => e.scan_order_refs(&skip, &mut f))
     }
 
     /// Rows rejected by the most recent CSV import or API sync (metrics' data quality).
-    pub fn rejected_rows_last_import(&self) -> Result<u64, StoreError> {
-        self.engine.rejected_rows_last_import()
+    pub fn rejected_rows_last_import(&mut self) -> Result<u64, StoreError> {
+        on_mut!(self, e => e.rejected_rows_last_import())
     }
 
-    /// Moves committed writes from the write-ahead log into the database file now (an import's
-    /// commit leaves that to the next commit, so it can overlap other work).
+    /// SQLite: moves committed writes from the write-ahead log into the database file now (an
+    /// import's commit leaves that to the next commit, so it can overlap other work).
+    /// PostgreSQL checkpoints by itself: nothing to do.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
-        self.engine.checkpoint()
+        match &mut self.engine {
+            Engine::Sqlite(e) => e.checkpoint(),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
     /// Stores (or replaces) the metrics JSON of each (scope, JSON) for one day, in one
@@ -416,14 +605,15 @@ impl Store {
         date: NaiveDate,
         rows: &[(String, String)],
     ) -> Result<(), StoreError> {
-        self.engine.put_snapshots(date, rows)
+        on_mut!(self, e => e.put_snapshots(date, rows))
     }
 
-    pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {
-        self.engine.snapshot(date, scope)
+    pub fn snapshot(&mut self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {
+        on_mut!(self, e => e.snapshot(date, scope))
     }
 
-    /// Writes an action (new when `id` is `None`) with one line of history, atomically.
+    /// Writes an action (new when `id` is `None`) with one line of history, atomically and
+    /// durably (see docs/deploy.md: what people write survives a power cut).
     pub fn write_action(
         &mut self,
         id: Option<i64>,
@@ -432,41 +622,42 @@ impl Store {
         what: &str,
         at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.engine.write_action(id, action, who, what, at)
+        on_mut!(self, e => e.write_action(id, action, who, what, at))
     }
 
-    pub fn action(&self, id: i64) -> Result<Option<Action>, StoreError> {
-        self.engine.action(id)
+    pub fn action(&mut self, id: i64) -> Result<Option<Action>, StoreError> {
+        on_mut!(self, e => e.action(id))
     }
 
     /// Actions now on `board`, and/or raised on `origin`; the most recently changed first.
     pub fn actions(
-        &self,
+        &mut self,
         board: Option<&str>,
         origin: Option<&str>,
     ) -> Result<Vec<Action>, StoreError> {
-        self.engine.actions(board, origin)
+        on_mut!(self, e => e.actions(board, origin))
     }
 
-    pub fn action_history(&self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
-        self.engine.action_history(id)
+    pub fn action_history(&mut self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
+        on_mut!(self, e => e.action_history(id))
     }
 
     /// History lines of the actions on or from `board` between two instants.
     pub fn changes_between(
-        &self,
+        &mut self,
         board: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ActionChange>, StoreError> {
-        self.engine.changes_between(board, from, to)
+        on_mut!(self, e => e.changes_between(board, from, to))
     }
 
+    /// Records the start of a huddle (durably).
     pub fn start_huddle(&mut self, board: &str, at: DateTime<Utc>) -> Result<i64, StoreError> {
-        self.engine.start_huddle(board, at)
+        on_mut!(self, e => e.start_huddle(board, at))
     }
 
-    /// Ends a huddle that is still open; false when there is none with that id.
+    /// Ends a huddle that is still open (durably); false when there is none with that id.
     pub fn end_huddle(
         &mut self,
         id: i64,
@@ -474,55 +665,39 @@ impl Store {
         attendees: &str,
         pages: &str,
     ) -> Result<bool, StoreError> {
-        self.engine.end_huddle(id, at, attendees, pages)
+        on_mut!(self, e => e.end_huddle(id, at, attendees, pages))
     }
 
     /// Marks a board's day on the safety cross (replacing its earlier mark of the day) with a
-    /// history line, in one transaction. The caller has checked the mark (`crate::safety::check`).
+    /// history line, in one durable transaction. The caller has checked the mark
+    /// (`crate::safety::check`).
     pub fn put_safety_mark(&mut self, m: &crate::safety::DayMark) -> Result<(), StoreError> {
-        self.engine.put_safety_mark(
-            &m.board,
-            &m.day.to_string(),
-            m.mark.as_str(),
-            &m.note,
-            &m.who,
-            m.at,
-        )
+        let (day, mark) = (m.day.to_string(), m.mark.as_str());
+        on_mut!(self, e => e.put_safety_mark(&m.board, &day, mark, &m.note, &m.who, m.at))
     }
 
     /// The safety marks of `boards` from `from` to `to` inclusive, by day then board.
     pub fn safety_marks(
-        &self,
+        &mut self,
         boards: &[String],
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<crate::safety::DayMark>, StoreError> {
-        self.engine
-            .safety_marks(boards, &from.to_string(), &to.to_string())?
-            .into_iter()
-            .map(|r| self.day_mark(r))
+        let (from, to) = (from.to_string(), to.to_string());
+        let rows = on_mut!(self, e => e.safety_marks(&from, &to))?;
+        let url = self.describe();
+        rows.into_iter()
+            .filter(|r| boards.contains(&r.0))
+            .map(|r| day_mark(&url, r))
             .collect()
     }
 
-    fn day_mark(&self, r: sqlite::SafetyRow) -> Result<crate::safety::DayMark, StoreError> {
-        let (board, day, mark, note, who, at) = r;
-        let corrupt = |reason: String| StoreError::Corrupt {
-            url: self.engine.url().to_string(),
-            what: format!("safety mark {board} {day}"),
-            reason,
-        };
-        Ok(crate::safety::DayMark {
-            day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt(e.to_string()))?,
-            mark: crate::safety::Mark::parse(&mark).map_err(|e| corrupt(e.to_string()))?,
-            at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
-            board,
-            note,
-            who,
-        })
-    }
-
-    pub fn huddles(&self, board: Option<&str>, limit: usize) -> Result<Vec<Huddle>, StoreError> {
-        self.engine.huddles(board, limit)
+    pub fn huddles(
+        &mut self,
+        board: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Huddle>, StoreError> {
+        on_mut!(self, e => e.huddles(board, limit))
     }
 
     /// Records the start of a job run; `finish_job_run` completes it.
@@ -532,21 +707,21 @@ impl Store {
         trigger: &str,
         at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.engine.start_job_run(job, trigger, at)
+        on_mut!(self, e => e.start_job_run(job, trigger, at))
     }
 
     pub fn finish_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {
-        self.engine.finish_job_run(run)
+        on_mut!(self, e => e.finish_job_run(run))
     }
 
     /// Job runs, newest first; of one job when given.
-    pub fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StoreError> {
-        self.engine.job_runs(job, limit)
+    pub fn job_runs(&mut self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StoreError> {
+        on_mut!(self, e => e.job_runs(job, limit))
     }
 
     /// Where content with this SHA-256 was imported from by a job, if it was.
-    pub fn imported_file(&self, sha256: &str) -> Result<Option<String>, StoreError> {
-        self.engine.imported_file(sha256)
+    pub fn imported_file(&mut self, sha256: &str) -> Result<Option<String>, StoreError> {
+        on_mut!(self, e => e.imported_file(sha256))
     }
 
     pub fn record_imported_file(
@@ -556,159 +731,92 @@ impl Store {
         job_run: i64,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.engine.record_imported_file(sha256, file, job_run, at)
+        on_mut!(self, e => e.record_imported_file(sha256, file, job_run, at))
     }
 
     /// Every stored snapshot: (date, scope key, metrics JSON).
-    pub fn snapshots(&self) -> Result<Vec<(NaiveDate, String, String)>, StoreError> {
-        self.engine.snapshots()
+    pub fn snapshots(&mut self) -> Result<Vec<(NaiveDate, String, String)>, StoreError> {
+        let rows = on_mut!(self, e => e.snapshots())?;
+        let url = self.describe();
+        rows.into_iter()
+            .map(|(date, scope, json)| {
+                let date = date.parse().map_err(|_| StoreError::Corrupt {
+                    url: url.clone(),
+                    what: format!("snapshot ({date}, {scope})"),
+                    reason: "its date is not YYYY-MM-DD".into(),
+                })?;
+                Ok((date, scope, json))
+            })
+            .collect()
     }
+
+    /// A consistent copy of a SQLite store into `file`, made with SQLite's online backup while
+    /// the store stays in use. PostgreSQL is backed up with its own tools (`pg_dump`).
+    pub fn backup(&mut self, file: &std::path::Path) -> Result<(), StoreError> {
+        match &mut self.engine {
+            Engine::Sqlite(e) => e.backup(file),
+            Engine::Postgres(e) => Err(StoreError::PostgresSetup {
+                place: e.place().to_string(),
+                message: "back up a PostgreSQL store with pg_dump (docs/deploy.md)".into(),
+            }),
+        }
+    }
+}
+
+/// A stored safety mark's columns: board, day, mark, note, who, at.
+pub(crate) type SafetyRow = (String, String, String, String, String, i64);
+
+fn day_mark(url: &str, r: SafetyRow) -> Result<crate::safety::DayMark, StoreError> {
+    let (board, day, mark, note, who, at) = r;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        url: url.to_string(),
+        what: format!("safety mark {board} {day}"),
+        reason,
+    };
+    Ok(crate::safety::DayMark {
+        day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt(e.to_string()))?,
+        mark: crate::safety::Mark::parse(&mark).map_err(|e| corrupt(e.to_string()))?,
+        at: from_ms(at),
+        board,
+        note,
+        who,
+    })
 }
 
 impl ImportTx<'_> {
     /// Inserts the order, or replaces the stored one with the same (source, id). Writes may be
     /// batched: they are all in the store at `commit`, and none of them without it.
     pub fn upsert(&mut self, order: WorkOrder) -> Result<(), StoreError> {
-        self.inner.upsert(order)
+        match &mut self.inner {
+            ImportInner::Sqlite(t) => t.upsert(order),
+            ImportInner::Postgres(t) => t.upsert(order),
+        }
     }
 
     /// Keeps a rejected row with the run (up to [`MAX_STORED_REJECTIONS`]).
     pub fn reject(&mut self, r: &Rejection) -> Result<(), StoreError> {
-        self.inner.reject(r)
+        match &mut self.inner {
+            ImportInner::Sqlite(t) => t.reject(r),
+            ImportInner::Postgres(t) => t.reject(r),
+        }
     }
 
     /// Makes the import permanent and closes its run as succeeded; returns the run id.
     pub fn commit(self, counts: RunCounts) -> Result<i64, StoreError> {
-        self.inner.commit(counts)
+        match self.inner {
+            ImportInner::Sqlite(t) => t.commit(counts),
+            ImportInner::Postgres(t) => t.commit(counts),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    fn order(id: &str, title: &str) -> WorkOrder {
-        WorkOrder {
-            source: "s".into(),
-            id: id.into(),
-            title: title.into(),
-            kind: Kind::Corrective,
-            status: Status::Ready,
-            priority: Priority::new(2).unwrap(),
-            site: None,
-            area: None,
-            crew: Some("C".into()),
-            assignee: None,
-            asset_id: None,
-            asset_name: None,
-            asset_criticality: None,
-            created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            due_at: None,
-            scheduled_start: None,
-            started_at: None,
-            completed_at: None,
-            updated_at: None,
-            estimated_hours: Some(1.5),
-            actual_hours: None,
-            downtime_hours: None,
-            pm_interval_days: None,
-            cost: None,
-            failure_code: None,
-        }
-    }
-
-    fn csv_run() -> RunMeta {
-        RunMeta {
-            kind: RunKind::Csv,
-            source: "s".into(),
-            file: None,
-            profile: None,
-            started_at: Utc::now(),
-        }
-    }
-
-    #[test]
-    fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        let url = format!("sqlite:{}", path.display());
-        let meta = csv_run();
-        {
-            let mut store = Store::open(&url).unwrap();
-            let mut tx = store.begin_import(&meta, false).unwrap();
-            tx.upsert(order("old", "from before")).unwrap();
-            tx.commit(RunCounts::default()).unwrap();
-        }
-        // The schema as migration 5 left it: no cost, no failure code.
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "ALTER TABLE orders DROP COLUMN cost; ALTER TABLE orders DROP COLUMN failure_code; PRAGMA user_version = 5;",
-        )
-        .unwrap();
-        drop(conn);
-        let mut store = Store::open(&url).unwrap();
-        assert_eq!(store.orders().unwrap(), vec![order("old", "from before")]);
-        let mut costed = order("new", "with a cost");
-        costed.cost = Some(99.5);
-        costed.failure_code = Some("SEAL-LEAK".into());
-        let mut tx = store.begin_import(&meta, false).unwrap();
-        tx.upsert(costed.clone()).unwrap();
-        tx.commit(RunCounts::default()).unwrap();
-        let orders = store.orders().unwrap();
-        assert!(orders.contains(&costed) && orders.len() == 2, "{orders:?}");
-    }
-
-    #[test]
-    fn batched_upserts_keep_the_last_of_a_repeated_key_and_roll_back_whole() {
-        let mut store = Store::open("sqlite::memory:").unwrap();
-        let meta = csv_run();
-        let mut tx = store.begin_import(&meta, false).unwrap();
-        for i in 0..70 {
-            // "dup" sits in the first full batch twice, and once more among the last rows.
-            let (id, title) = match i {
-                3 => ("dup".to_string(), "first"),
-                20 => ("dup".to_string(), "second"),
-                69 => ("dup".to_string(), "third"),
-                _ => (format!("o{i}"), "x"),
-            };
-            tx.upsert(order(&id, title)).unwrap();
-        }
-        tx.commit(RunCounts {
-            read: 70,
-            upserted: 70,
-            rejected: 0,
-        })
-        .unwrap();
-        let orders = store.orders().unwrap();
-        assert_eq!(orders.len(), 68);
-        assert_eq!(
-            orders.iter().find(|o| o.id == "dup").unwrap().title,
-            "third"
-        );
-        assert_eq!(
-            orders.iter().find(|o| o.id == "o5").unwrap(),
-            &order("o5", "x")
-        );
-        // Dropped without commit: nothing of it stays, batched or pending.
-        let mut tx = store.begin_import(&meta, false).unwrap();
-        for i in 0..40 {
-            tx.upsert(order(&format!("new{i}"), "y")).unwrap();
-        }
-        drop(tx);
-        assert_eq!(store.order_count().unwrap(), 68);
-    }
-
-    #[test]
-    fn urls_are_checked() {
-        assert!(matches!(Store::open("mysql://x"), Err(StoreError::Url(..))));
-        let e = Store::open("postgres://user:secret@db/gemba")
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            !e.contains("secret"),
-            "a password in a URL must not be echoed: {e}"
-        );
-        assert!(Store::open("sqlite::memory:").is_ok());
+impl Store {
+    /// Gemba's tables as the engine has them (for the copy's own check).
+    #[cfg(test)]
+    pub(crate) fn table_names(&mut self) -> Result<Vec<String>, StoreError> {
+        on_mut!(self, e => e.tables())
     }
 }

@@ -3,15 +3,16 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::copy::{Rows, Table, Ty, Value};
 use super::{
     Action, ActionChange, ActionWrite, Huddle, ImportRun, JobRun, MAX_STORED_REJECTIONS, OrderRef,
-    Page, Rejection, RunCounts, RunMeta, StoreError,
+    Page, RawOrder, Rejection, RunCounts, RunMeta, SafetyRow, StoreError, from_ms, split_orders,
 };
 use crate::model::WorkOrder;
 
 /// Schema versions, applied in order; the index + 1 is the version. Never edit a shipped entry:
 /// add a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE orders (
     source TEXT NOT NULL,
@@ -298,10 +299,6 @@ fn ms_opt(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(ms)
 }
 
-fn from_ms(v: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(v).unwrap_or_default()
-}
-
 impl Sqlite {
     pub fn open(url: &str, path: &str) -> Result<Sqlite, StoreError> {
         let err = |source| StoreError::Sqlite {
@@ -322,6 +319,13 @@ impl Sqlite {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(err)?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::Newer {
+                url: url.to_string(),
+                found: version,
+                known: MIGRATIONS.len() as i64,
+            });
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             let tx = conn.transaction().map_err(err)?;
             tx.execute_batch(sql).map_err(err)?;
@@ -596,11 +600,6 @@ impl Sqlite {
             .map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
         while let Some(r) = rows.next().map_err(self.err())? {
-            let corrupt = |what: &str, reason: String| StoreError::Corrupt {
-                url: self.url.clone(),
-                what: what.to_string(),
-                reason,
-            };
             let sql = |e: rusqlite::Error| StoreError::Sqlite {
                 url: self.url.clone(),
                 source: e,
@@ -627,24 +626,20 @@ impl Sqlite {
             if skip(source, id) {
                 continue;
             }
-            let order = OrderRef {
+            let order = RawOrder {
                 source,
                 id,
                 title: text(2)?,
-                kind: text(3)?.parse().map_err(|e| corrupt(id, e))?,
-                status: text(4)?.parse().map_err(|e| corrupt(id, e))?,
-                priority: crate::model::Priority::new(int(5)?.unwrap_or(0))
-                    .map_err(|e| corrupt(id, e))?,
+                kind: text(3)?,
+                status: text(4)?,
+                priority: int(5)?.unwrap_or(0),
                 site: opt_text(6)?,
                 area: opt_text(7)?,
                 crew: opt_text(8)?,
                 assignee: opt_text(9)?,
                 asset_id: opt_text(10)?,
                 asset_name: opt_text(11)?,
-                asset_criticality: int(12)?
-                    .map(crate::model::Criticality::new)
-                    .transpose()
-                    .map_err(|e| corrupt(id, e))?,
+                asset_criticality: int(12)?,
                 created_at: int(13)?.unwrap_or(0),
                 due_at: int(14)?,
                 scheduled_start: int(15)?,
@@ -654,10 +649,11 @@ impl Sqlite {
                 estimated_hours: real(19)?,
                 actual_hours: real(20)?,
                 downtime_hours: real(21)?,
-                pm_interval_days: int(22)?.map(|d| d as u32),
+                pm_interval_days: int(22)?,
                 cost: real(23)?,
                 failure_code: opt_text(24)?,
-            };
+            }
+            .decode(&self.url)?;
             f(&order);
         }
         Ok(())
@@ -707,31 +703,15 @@ impl Sqlite {
         })
     }
 
-    pub fn snapshots(&self) -> Result<Vec<(NaiveDate, String, String)>, StoreError> {
+    pub fn snapshots(&self) -> Result<Vec<(String, String, String)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT date, scope, metrics FROM snapshots ORDER BY date, scope")
             .map_err(self.err())?;
         let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(self.err())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (date, scope, json) = row.map_err(self.err())?;
-            let date = date.parse().map_err(|_| StoreError::Corrupt {
-                url: self.url.clone(),
-                what: format!("snapshot ({date}, {scope})"),
-                reason: "its date is not YYYY-MM-DD".into(),
-            })?;
-            out.push((date, scope, json));
-        }
-        Ok(out)
+        rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
     pub fn snapshot(&self, date: NaiveDate, scope: &str) -> Result<Option<String>, StoreError> {
@@ -828,11 +808,7 @@ fn action_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Action> {
         owner: r.get(4)?,
         due: r.get(5)?,
         status: r.get(6)?,
-        orders: orders
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        orders: split_orders(&orders),
         escalated_from: r.get(8)?,
         escalation_reason: r.get(9)?,
         note: r.get(10)?,
@@ -875,7 +851,29 @@ fn safety_from_row(
 }
 
 impl Sqlite {
-    /// Writes an action (a new one when `id` is `None`) and its history line, in one transaction.
+    /// Runs what a person wrote with `synchronous = FULL`: committed means on the disk, even
+    /// through a power cut. Imports keep `NORMAL` (WAL): they can be run again.
+    fn durable<T>(
+        &mut self,
+        write: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        let out = write(&mut self.conn);
+        let reset = self.conn.pragma_update(None, "synchronous", "NORMAL");
+        let out = out.map_err(err)?;
+        reset.map_err(err)?;
+        Ok(out)
+    }
+
+    /// Writes an action (a new one when `id` is `None`) and its history line, in one durable
+    /// transaction.
     pub fn write_action(
         &mut self,
         id: Option<i64>,
@@ -884,38 +882,32 @@ impl Sqlite {
         what: &str,
         at: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let url = self.url.clone();
-        let err = move |source| StoreError::Sqlite {
-            url: url.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(&err)?;
         let orders = a.orders.join(",");
-        let id = match id {
-            None => {
-                tx.execute(
-                    "INSERT INTO actions (board, origin, title, owner, due, status, orders, escalated_from, escalation_reason, note, created_at, updated_at) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-                    params![a.board, a.title, a.owner, a.due, a.status, orders, a.escalated_from, a.escalation_reason, a.note, ms(at)],
-                )
-                .map_err(&err)?;
-                tx.last_insert_rowid()
-            }
-            Some(id) => {
-                tx.execute(
-                    "UPDATE actions SET board = ?2, title = ?3, owner = ?4, due = ?5, status = ?6, orders = ?7, escalated_from = ?8, escalation_reason = ?9, note = ?10, updated_at = ?11 WHERE id = ?1",
-                    params![id, a.board, a.title, a.owner, a.due, a.status, orders, a.escalated_from, a.escalation_reason, a.note, ms(at)],
-                )
-                .map_err(&err)?;
-                id
-            }
-        };
-        tx.execute(
-            "INSERT INTO action_history (action_id, at, who, what) VALUES (?1, ?2, ?3, ?4)",
-            params![id, ms(at), who, what],
-        )
-        .map_err(&err)?;
-        tx.commit().map_err(&err)?;
-        Ok(id)
+        self.durable(|conn| {
+            let tx = conn.transaction()?;
+            let id = match id {
+                None => {
+                    tx.execute(
+                        "INSERT INTO actions (board, origin, title, owner, due, status, orders, escalated_from, escalation_reason, note, created_at, updated_at) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                        params![a.board, a.title, a.owner, a.due, a.status, orders, a.escalated_from, a.escalation_reason, a.note, ms(at)],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+                Some(id) => {
+                    tx.execute(
+                        "UPDATE actions SET board = ?2, title = ?3, owner = ?4, due = ?5, status = ?6, orders = ?7, escalated_from = ?8, escalation_reason = ?9, note = ?10, updated_at = ?11 WHERE id = ?1",
+                        params![id, a.board, a.title, a.owner, a.due, a.status, orders, a.escalated_from, a.escalation_reason, a.note, ms(at)],
+                    )?;
+                    id
+                }
+            };
+            tx.execute(
+                "INSERT INTO action_history (action_id, at, who, what) VALUES (?1, ?2, ?3, ?4)",
+                params![id, ms(at), who, what],
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })
     }
 
     pub fn action(&self, id: i64) -> Result<Option<Action>, StoreError> {
@@ -976,13 +968,13 @@ impl Sqlite {
     }
 
     pub fn start_huddle(&mut self, board: &str, at: DateTime<Utc>) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
+        self.durable(|conn| {
+            conn.execute(
                 "INSERT INTO huddles (board, started_at) VALUES (?1, ?2)",
                 params![board, ms(at)],
-            )
-            .map_err(self.err())?;
-        Ok(self.conn.last_insert_rowid())
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
     }
 
     pub fn end_huddle(
@@ -992,13 +984,13 @@ impl Sqlite {
         attendees: &str,
         pages: &str,
     ) -> Result<bool, StoreError> {
-        self.conn
-            .execute(
+        self.durable(|conn| {
+            conn.execute(
                 "UPDATE huddles SET ended_at = ?2, attendees = ?3, pages = ?4 WHERE id = ?1 AND ended_at IS NULL",
                 params![id, ms(at), attendees, pages],
             )
             .map(|n| n == 1)
-            .map_err(self.err())
+        })
     }
 
     /// Huddles, newest first; of one board when given.
@@ -1014,9 +1006,6 @@ impl Sqlite {
     }
 }
 
-/// A stored safety mark's columns: board, day, mark, note, who, at (decoded by the facade).
-pub type SafetyRow = (String, String, String, String, String, i64);
-
 impl Sqlite {
     /// Writes a day's mark (replacing the board's earlier mark of that day) and its history line,
     /// in one transaction.
@@ -1029,32 +1018,22 @@ impl Sqlite {
         who: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let url = self.url.clone();
-        let err = move |source| StoreError::Sqlite {
-            url: url.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(&err)?;
-        tx.execute(
-            "INSERT INTO safety_marks (board, day, mark, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (board, day) DO UPDATE SET mark = excluded.mark, note = excluded.note, who = excluded.who, at = excluded.at",
-            params![board, day, mark, note, who, ms(at)],
-        )
-        .map_err(&err)?;
-        tx.execute(
-            "INSERT INTO safety_history (board, day, mark, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![board, day, mark, note, who, ms(at)],
-        )
-        .map_err(&err)?;
-        tx.commit().map_err(&err)
+        self.durable(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO safety_marks (board, day, mark, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (board, day) DO UPDATE SET mark = excluded.mark, note = excluded.note, who = excluded.who, at = excluded.at",
+                params![board, day, mark, note, who, ms(at)],
+            )?;
+            tx.execute(
+                "INSERT INTO safety_history (board, day, mark, note, who, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![board, day, mark, note, who, ms(at)],
+            )?;
+            tx.commit()
+        })
     }
 
-    /// The marks of the given boards from `from` to `to` (YYYY-MM-DD, inclusive), by day.
-    pub fn safety_marks(
-        &self,
-        boards: &[String],
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<SafetyRow>, StoreError> {
+    /// The marks from `from` to `to` (YYYY-MM-DD, inclusive), by day then board.
+    pub fn safety_marks(&self, from: &str, to: &str) -> Result<Vec<SafetyRow>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT board, day, mark, note, who, at FROM safety_marks WHERE day >= ?1 AND day <= ?2 ORDER BY day, board")
@@ -1062,14 +1041,7 @@ impl Sqlite {
         let rows = stmt
             .query_map(params![from, to], safety_from_row)
             .map_err(self.err())?;
-        let mut out = Vec::new();
-        for r in rows {
-            let r = r.map_err(self.err())?;
-            if boards.contains(&r.0) {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        rows.collect::<Result<_, _>>().map_err(self.err())
     }
 }
 
@@ -1168,5 +1140,214 @@ impl Sqlite {
             )
             .map(|_| ())
             .map_err(self.err())
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(*v),
+            Value::Real(v) => ValueRef::Real(*v),
+            Value::Text(v) => ValueRef::Text(v.as_bytes()),
+        }))
+    }
+}
+
+/// Rows a copy reads or writes at a time.
+const COPY_BATCH: usize = 10_000;
+
+/// Everything a store copy needs of the engine (see `copy.rs`).
+impl Sqlite {
+    /// Gemba's tables in this store.
+    #[cfg(test)]
+    pub fn tables(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .map_err(self.err())?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// The schema version (the number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.err())
+    }
+
+    /// Starts one read transaction: what a copy reads is one moment of the store.
+    pub fn begin_read(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN").map_err(self.err())
+    }
+
+    pub fn end_read(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(self.err())
+    }
+
+    /// Streams a table's rows in key order (insertion order within a key), in batches.
+    pub fn read_table(&mut self, t: &Table, f: Rows<'_>) -> Result<u64, StoreError> {
+        let names: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+        let order = if t.appended {
+            format!("{}, rowid", t.key)
+        } else {
+            t.key.to_string()
+        };
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {order}",
+            names.join(", "),
+            t.name
+        );
+        let url = self.url.clone();
+        let err = |source| StoreError::Sqlite {
+            url: url.clone(),
+            source,
+        };
+        let mut stmt = self.conn.prepare(&sql).map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        let (mut batch, mut n) = (Vec::with_capacity(COPY_BATCH), 0u64);
+        while let Some(r) = rows.next().map_err(err)? {
+            let mut row = Vec::with_capacity(t.columns.len());
+            for (i, (name, ty)) in t.columns.iter().enumerate() {
+                use rusqlite::types::ValueRef;
+                let v = match (r.get_ref(i).map_err(err)?, ty) {
+                    (ValueRef::Null, _) => Value::Null,
+                    (ValueRef::Integer(v), Ty::Int) => Value::Int(v),
+                    (ValueRef::Integer(v), Ty::Real) => Value::Real(v as f64),
+                    (ValueRef::Real(v), Ty::Real) => Value::Real(v),
+                    (ValueRef::Text(v), Ty::Text) => {
+                        Value::Text(String::from_utf8_lossy(v).into_owned())
+                    }
+                    (other, _) => {
+                        return Err(StoreError::Corrupt {
+                            url: url.clone(),
+                            what: format!("{}.{name}", t.name),
+                            reason: format!("a {:?} value where {ty:?} belongs", other.data_type()),
+                        });
+                    }
+                };
+                row.push(v);
+            }
+            batch.push(row);
+            n += 1;
+            if batch.len() == COPY_BATCH {
+                f(&batch)?;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            f(&batch)?;
+        }
+        Ok(n)
+    }
+
+    /// Starts loading a copy: one transaction, refused when the store holds anything unless
+    /// `force`, which empties it first.
+    pub fn begin_load(&mut self, force: bool) -> Result<LoadTx<'_>, StoreError> {
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let tx = LoadTx {
+            conn: &self.conn,
+            url,
+            done: false,
+        };
+        let mut held = Vec::new();
+        for t in super::copy::TABLES.iter().rev() {
+            let n = tx.count(t.name)?;
+            if n > 0 {
+                held.push(format!("{} {}", n, t.name));
+            }
+        }
+        if !held.is_empty() {
+            if !force {
+                return Err(StoreError::Copy(format!(
+                    "the target {url} is not empty ({}): copy into a new store, or add --force to replace what it holds",
+                    held.join(", ")
+                )));
+            }
+            for t in super::copy::TABLES.iter().rev() {
+                tx.conn
+                    .execute(&format!("DELETE FROM {}", t.name), [])
+                    .map_err(err)?;
+            }
+        }
+        Ok(tx)
+    }
+
+    /// A consistent copy of the store into `file` (which must not exist), with SQLite's online
+    /// backup: a few pages at a time, so the store stays usable meanwhile.
+    pub fn backup(&mut self, file: &std::path::Path) -> Result<(), StoreError> {
+        let err = |source| StoreError::Sqlite {
+            url: format!("sqlite:{}", file.display()),
+            source,
+        };
+        let mut target = Connection::open(file).map_err(err)?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut target).map_err(err)?;
+        backup
+            .run_to_completion(1024, std::time::Duration::from_millis(2), None)
+            .map_err(err)
+    }
+}
+
+/// A copy being loaded: one transaction, rolled back when dropped without `commit`.
+pub struct LoadTx<'s> {
+    conn: &'s Connection,
+    url: &'s str,
+    done: bool,
+}
+
+impl Drop for LoadTx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl LoadTx<'_> {
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite {
+            url: self.url.to_string(),
+            source,
+        }
+    }
+
+    pub fn count(&self, table: &str) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(self.err())
+    }
+
+    pub fn write(&mut self, t: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        let names: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+        let marks = vec!["?"; names.len()].join(", ");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "INSERT INTO {} ({}) VALUES ({marks})",
+                t.name,
+                names.join(", ")
+            ))
+            .map_err(self.err())?;
+        for row in rows {
+            stmt.execute(rusqlite::params_from_iter(row.iter()))
+                .map_err(self.err())?;
+        }
+        Ok(())
+    }
+
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(self.err())?;
+        self.done = true;
+        Ok(())
     }
 }

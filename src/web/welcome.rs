@@ -27,7 +27,7 @@ pub fn welcome(state: &AppState, viewer: &Viewer) -> Markup {
         None,
         html! {
             h1 { "Gemba has no work orders yet" }
-            p { "The store " code { (state.db_url()) } " is empty. Gemba shows the numbers a maintenance team steers by — backlog in crew-weeks, reactive work, PM compliance, what is overdue or stuck — once it has work orders from your CMMS." }
+            p { "The store " code { (crate::store::redact(state.db_url())) } " is empty. Gemba shows the numbers a maintenance team steers by — backlog in crew-weeks, reactive work, PM compliance, what is overdue or stuck — once it has work orders from your CMMS." }
             @if let Some(token) = viewer.csrf() {
                 form method="post" action="/demo" {
                     (csrf_field(token))

@@ -369,3 +369,28 @@ async fn a_huddle_is_recorded_with_who_attended_and_what_it_decided() {
         "{huddles}"
     );
 }
+
+/// The same tests with the store on PostgreSQL (a database of their own on `GEMBA_TEST_PG`).
+mod on_postgres {
+    use crate::support::on_postgres;
+
+    #[test]
+    fn an_action_is_raised_escalated_handed_back_and_resolved_with_its_history() {
+        on_postgres(super::an_action_is_raised_escalated_handed_back_and_resolved_with_its_history);
+    }
+
+    #[test]
+    fn writes_need_the_page_token_and_bad_input_is_a_400() {
+        on_postgres(super::writes_need_the_page_token_and_bad_input_is_a_400);
+    }
+
+    #[test]
+    fn the_json_api_raises_and_escalates_actions() {
+        on_postgres(super::the_json_api_raises_and_escalates_actions);
+    }
+
+    #[test]
+    fn a_huddle_is_recorded_with_who_attended_and_what_it_decided() {
+        on_postgres(super::a_huddle_is_recorded_with_who_attended_and_what_it_decided);
+    }
+}

@@ -65,7 +65,7 @@ fn an_import_stores_todays_snapshot_of_every_scope() {
     let s = Sandbox::new();
     let out = ok(&s.gemba(&["import", &fixture("generic_ok.csv"), "--profile", "generic"]));
     assert!(out.contains("stored today's metrics for"), "{out}");
-    let store = s.store();
+    let mut store = s.store();
     let snaps = store.snapshots().unwrap();
     let scopes: Vec<&str> = snaps.iter().map(|(_, scope, _)| scope.as_str()).collect();
     for want in [
@@ -123,7 +123,7 @@ fn bad_rows_are_rejected_with_line_field_value_and_reason() {
     let mut ids: Vec<String> = s.orders().into_iter().map(|o| o.id).collect();
     ids.sort();
     assert_eq!(ids, ["B-1", "B-10", "B-7"]);
-    let store = s.store();
+    let mut store = s.store();
     let run = store.runs(1).unwrap().remove(0);
     assert_eq!(
         (run.counts.read, run.counts.upserted, run.counts.rejected),
@@ -174,7 +174,7 @@ fn strict_writes_nothing_on_one_bad_row() {
     );
     assert_eq!(s.orders(), before);
     // The failed run is on record with its rejections, so the person fixing the file sees them.
-    let store = s.store();
+    let mut store = s.store();
     let run = store.runs(1).unwrap().remove(0);
     assert_eq!(
         (
@@ -657,4 +657,104 @@ fn a_hashed_id_is_stable_and_a_changed_row_is_a_new_order() {
         6,
         "the corrected row is a new order; docs/profiles.md says so"
     );
+}
+
+/// The same tests with the store on PostgreSQL (a database of their own on `GEMBA_TEST_PG`).
+mod on_postgres {
+    use crate::support::on_postgres;
+
+    #[test]
+    fn generic_profile_reads_mixed_dates_quotes_and_line_breaks() {
+        on_postgres(super::generic_profile_reads_mixed_dates_quotes_and_line_breaks);
+    }
+
+    #[test]
+    fn an_import_stores_todays_snapshot_of_every_scope() {
+        on_postgres(super::an_import_stores_todays_snapshot_of_every_scope);
+    }
+
+    #[test]
+    fn bom_semicolons_crlf_and_tabs_are_understood() {
+        on_postgres(super::bom_semicolons_crlf_and_tabs_are_understood);
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_with_line_field_value_and_reason() {
+        on_postgres(super::bad_rows_are_rejected_with_line_field_value_and_reason);
+    }
+
+    #[test]
+    fn strict_writes_nothing_on_one_bad_row() {
+        on_postgres(super::strict_writes_nothing_on_one_bad_row);
+    }
+
+    #[test]
+    fn reimporting_the_same_file_leaves_the_same_store() {
+        on_postgres(super::reimporting_the_same_file_leaves_the_same_store);
+    }
+
+    #[test]
+    fn a_later_export_updates_what_changed_and_leaves_the_rest() {
+        on_postgres(super::a_later_export_updates_what_changed_and_leaves_the_rest);
+    }
+
+    #[test]
+    fn a_failure_mid_import_leaves_the_previous_data_intact() {
+        on_postgres(super::a_failure_mid_import_leaves_the_previous_data_intact);
+    }
+
+    #[test]
+    fn files_that_are_not_csv_or_lack_columns_fail_at_once() {
+        on_postgres(super::files_that_are_not_csv_or_lack_columns_fail_at_once);
+    }
+
+    #[test]
+    fn one_bad_file_does_not_stop_the_others() {
+        on_postgres(super::one_bad_file_does_not_stop_the_others);
+    }
+
+    #[test]
+    fn atlas_export_imports_with_expected_counts() {
+        on_postgres(super::atlas_export_imports_with_expected_counts);
+    }
+
+    #[test]
+    fn maximo_export_imports_with_expected_counts() {
+        on_postgres(super::maximo_export_imports_with_expected_counts);
+    }
+
+    #[test]
+    fn sap_pm_export_imports_with_expected_counts() {
+        on_postgres(super::sap_pm_export_imports_with_expected_counts);
+    }
+
+    #[test]
+    fn a_user_profile_in_the_config_folder_overrides_and_extends() {
+        on_postgres(super::a_user_profile_in_the_config_folder_overrides_and_extends);
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_line_numbers_stay_true() {
+        on_postgres(super::blank_lines_are_skipped_and_line_numbers_stay_true);
+    }
+
+    #[test]
+    fn an_unclosed_quote_fails_the_file_and_points_at_it() {
+        on_postgres(super::an_unclosed_quote_fails_the_file_and_points_at_it);
+    }
+
+    #[test]
+    fn cost_and_failure_code_go_from_the_file_to_the_store_and_the_api() {
+        on_postgres(super::cost_and_failure_code_go_from_the_file_to_the_store_and_the_api);
+    }
+
+    #[test]
+    fn an_export_without_an_id_column_imports_through_a_composed_id() {
+        on_postgres(super::an_export_without_an_id_column_imports_through_a_composed_id);
+    }
+
+    #[test]
+    fn a_hashed_id_is_stable_and_a_changed_row_is_a_new_order() {
+        on_postgres(super::a_hashed_id_is_stable_and_a_changed_row_is_a_new_order);
+    }
 }

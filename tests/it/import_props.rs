@@ -159,8 +159,8 @@ proptest! {
             let mut report = import_file(&mut store, &path, &mapping, &opts).unwrap();
             gathered.push(report.gathered.take().unwrap());
         }
-        let after = gemba::metrics::frame::frame_after_imports(&store, &cfg, gathered).unwrap();
-        let loaded = gemba::metrics::frame::load_frame(&store, &cfg).unwrap();
+        let after = gemba::metrics::frame::frame_after_imports(&mut store, &cfg, gathered).unwrap();
+        let loaded = gemba::metrics::frame::load_frame(&mut store, &cfg).unwrap();
         prop_assert_eq!(after.height(), loaded.height());
         let (after, loaded) = (sorted(after), sorted(loaded));
         prop_assert!(after.equals_missing(&loaded), "{after}\n{loaded}");

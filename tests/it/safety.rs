@@ -234,3 +234,15 @@ async fn a_day_is_marked_on_the_board_rolls_up_to_the_area_and_bad_marks_store_n
     assert!(doc["paths"]["/api/v1/safety"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/safety"]["post"].is_object());
 }
+
+/// The same tests with the store on PostgreSQL (a database of their own on `GEMBA_TEST_PG`).
+mod on_postgres {
+    use crate::support::on_postgres;
+
+    #[test]
+    fn a_day_is_marked_on_the_board_rolls_up_to_the_area_and_bad_marks_store_nothing() {
+        on_postgres(
+            super::a_day_is_marked_on_the_board_rolls_up_to_the_area_and_bad_marks_store_nothing,
+        );
+    }
+}

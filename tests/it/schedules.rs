@@ -262,3 +262,40 @@ fn kill_9_during_a_scheduled_import_leaves_the_store_and_the_file_as_they_were()
     });
     assert_eq!(s.store().order_count().unwrap(), 150_006);
 }
+
+/// The same tests with the store on PostgreSQL (a database of their own on `GEMBA_TEST_PG`).
+mod on_postgres {
+    use crate::support::on_postgres;
+
+    #[test]
+    fn a_run_imports_settled_files_archives_them_and_reports_the_bad_one() {
+        on_postgres(super::a_run_imports_settled_files_archives_them_and_reports_the_bad_one);
+    }
+
+    #[test]
+    fn bad_schedules_are_config_errors_that_show_the_expression() {
+        on_postgres(super::bad_schedules_are_config_errors_that_show_the_expression);
+    }
+
+    #[test]
+    fn the_server_runs_jobs_on_their_schedule_and_warns_when_one_fails() {
+        on_postgres(super::the_server_runs_jobs_on_their_schedule_and_warns_when_one_fails);
+    }
+
+    #[test]
+    fn a_missed_run_runs_at_start_up() {
+        on_postgres(super::a_missed_run_runs_at_start_up);
+    }
+
+    #[test]
+    fn ticks_during_a_long_run_are_skipped_and_said() {
+        on_postgres(super::ticks_during_a_long_run_are_skipped_and_said);
+    }
+
+    #[test]
+    fn kill_9_during_a_scheduled_import_leaves_the_store_and_the_file_as_they_were() {
+        on_postgres(
+            super::kill_9_during_a_scheduled_import_leaves_the_store_and_the_file_as_they_were,
+        );
+    }
+}

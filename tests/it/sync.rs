@@ -1214,3 +1214,63 @@ async fn a_scheduled_sync_job_runs_inside_serve() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// The same tests with the store on PostgreSQL (a database of their own on `GEMBA_TEST_PG`).
+mod on_postgres {
+    use crate::support::on_postgres;
+
+    #[test]
+    fn maintainx() {
+        on_postgres(super::maintainx);
+    }
+
+    #[test]
+    fn upkeep() {
+        on_postgres(super::upkeep);
+    }
+
+    #[test]
+    fn limble() {
+        on_postgres(super::limble);
+    }
+
+    #[test]
+    fn fiix() {
+        on_postgres(super::fiix);
+    }
+
+    #[test]
+    fn maximo() {
+        on_postgres(super::maximo);
+    }
+
+    #[test]
+    fn sap_pm() {
+        on_postgres(super::sap_pm);
+    }
+
+    #[test]
+    fn atlas() {
+        on_postgres(super::atlas);
+    }
+
+    #[test]
+    fn odoo() {
+        on_postgres(super::odoo);
+    }
+
+    #[test]
+    fn a_failed_sync_keeps_its_pages_and_the_next_one_resumes() {
+        on_postgres(super::a_failed_sync_keeps_its_pages_and_the_next_one_resumes);
+    }
+
+    #[test]
+    fn a_manifest_from_config_works_without_recompiling() {
+        on_postgres(super::a_manifest_from_config_works_without_recompiling);
+    }
+
+    #[test]
+    fn a_scheduled_sync_job_runs_inside_serve() {
+        on_postgres(super::a_scheduled_sync_job_runs_inside_serve);
+    }
+}
