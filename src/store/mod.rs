@@ -53,6 +53,26 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The database could not be reached (down, restarting, refusing connections): something
+    /// to wait out, unlike a bad row or a bug. Only PostgreSQL goes away; a SQLite file does not.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Postgres { source, .. } => match source.as_db_error() {
+                // SQLSTATE 08 connection exception, 57 operator intervention (shut down,
+                // starting up), 55000 a database not accepting connections.
+                Some(db) => {
+                    let code = db.code().code();
+                    code.starts_with("08") || code.starts_with("57") || code == "55000"
+                }
+                // No answer from a server at all: refused, reset, closed, timed out.
+                None => true,
+            },
+            _ => false,
+        }
+    }
+}
+
 /// What kind of run brought orders in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {
@@ -401,6 +421,26 @@ pub fn redact(url: &str) -> String {
             format!("{scheme}://{rest}")
         }
         None => url.to_string(),
+    }
+}
+
+/// Whether the store at `url` announces its commits (PostgreSQL's `NOTIFY`), so a server can
+/// [`Listener`] for them instead of only polling.
+pub fn notifies(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Waits for the commits with new data of every instance on a PostgreSQL store.
+pub struct Listener(postgres::Listener);
+
+impl Listener {
+    pub fn open(url: &str) -> Result<Listener, StoreError> {
+        Ok(Listener(postgres::Listener::open(url)?))
+    }
+
+    /// Waits up to `timeout`; true when a commit was announced.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError> {
+        self.0.wait(timeout)
     }
 }
 

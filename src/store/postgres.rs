@@ -1797,3 +1797,43 @@ impl LoadTx<'_> {
         })
     }
 }
+
+/// A connection of its own that waits for [`DATA_CHANNEL`]'s notifications.
+pub struct Listener {
+    client: Conn,
+    place: String,
+}
+
+impl Listener {
+    pub fn open(url: &str) -> Result<Listener, StoreError> {
+        let (config, mode, root, place) = parse(url)?;
+        let connect = Connect {
+            config,
+            tls: tls(mode, root.as_deref(), &place)?,
+        };
+        let mut client = off(|| connect.open(&place))?;
+        let listening = off(|| client.batch_execute(&format!("LISTEN {DATA_CHANNEL}")));
+        let client = Conn(Some(client));
+        listening.map_err(|source| StoreError::Postgres {
+            place: place.clone(),
+            source,
+        })?;
+        Ok(Listener { client, place })
+    }
+
+    /// Waits up to `timeout` for a commit's announcement; true when one (or more) came.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError> {
+        let Listener { client, place } = self;
+        off(move || {
+            let err = |source| StoreError::Postgres {
+                place: place.clone(),
+                source,
+            };
+            let mut notes = client.notifications();
+            let came = notes.timeout_iter(timeout).next().map_err(err)?.is_some();
+            // Several commits at once are one reload.
+            while notes.iter().next().map_err(err)?.is_some() {}
+            Ok(came)
+        })
+    }
+}

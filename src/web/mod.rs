@@ -67,7 +67,16 @@ struct Inner {
     writes: std::sync::atomic::AtomicU64,
     /// Each board's small reads (actions, huddle, safety marks, warnings), for a few seconds.
     panels: moka::sync::Cache<board::PanelKey, Arc<board::Panels>>,
+    /// The last small reads of each board (and month), shown while the store is unreachable.
+    last_panels: Mutex<HashMap<LastPanelsKey, Arc<board::Panels>>>,
+    /// Since when the store has not answered (the watcher finds out within seconds).
+    unreachable: Mutex<Option<DateTime<Utc>>>,
+    /// Wakes the watcher at once when another instance's commit is announced.
+    new_data: tokio::sync::Notify,
 }
+
+/// A board and the safety cross's month.
+type LastPanelsKey = (Scope, Option<chrono::NaiveDate>);
 
 /// How long a board's small reads are shared at most (writes by another process, the clock).
 const PANELS_SECONDS: u64 = 5;
@@ -116,6 +125,7 @@ impl From<MetricsError> for AppError {
             | MetricsError::TooManyPoints { .. }
             | MetricsError::BadWindow
             | MetricsError::BadTechnicians { .. } => AppError::bad_request(e.to_string()),
+            MetricsError::Store(s) => s.into(),
             other => AppError::internal(other.to_string()),
         }
     }
@@ -129,7 +139,7 @@ impl From<crate::actions::ActionError> for AppError {
                 status: StatusCode::NOT_FOUND,
                 message: e.to_string(),
             },
-            ActionError::Store(s) => AppError::internal(s.to_string()),
+            ActionError::Store(s) => s.into(),
             other => AppError::bad_request(other.to_string()),
         }
     }
@@ -137,6 +147,15 @@ impl From<crate::actions::ActionError> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
+        if e.is_unavailable() {
+            tracing::warn!("{e}");
+            return AppError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!(
+                    "the store cannot be reached ({e}); nothing was saved: try again when it is back"
+                ),
+            };
+        }
         AppError::internal(e.to_string())
     }
 }
@@ -194,6 +213,16 @@ impl AppState {
     /// Opens the store and loads the engine.
     pub fn open(db_url: &str, config: Config) -> Result<AppState, AppError> {
         let store = Store::open(db_url)?;
+        if crate::store::notifies(db_url)
+            && config.auth.is_some()
+            && std::env::var_os("GEMBA_SESSION_KEY").is_none()
+        {
+            // Sessions are signed with the key: each instance would draw its own, and a login
+            // on one would be refused by the others behind the same proxy.
+            eprintln!(
+                "warning: GEMBA_SESSION_KEY is unset: with the store on PostgreSQL, give every instance the same key (32 or more random characters), or a login made on one instance is refused by the others, and every login ends when this one restarts"
+            );
+        }
         let state = AppState {
             inner: Arc::new(Inner {
                 config: config.clone(),
@@ -212,6 +241,9 @@ impl AppState {
                     .max_capacity(512)
                     .time_to_live(Duration::from_secs(PANELS_SECONDS))
                     .build(),
+                last_panels: Mutex::new(HashMap::new()),
+                unreachable: Mutex::new(None),
+                new_data: tokio::sync::Notify::new(),
             }),
         };
         state.reload()?;
@@ -232,6 +264,43 @@ impl AppState {
 
     pub fn panels(&self) -> &moka::sync::Cache<board::PanelKey, Arc<board::Panels>> {
         &self.inner.panels
+    }
+
+    /// Keeps a board's small reads for a store outage.
+    pub fn remember_panels(&self, key: &board::PanelKey, panels: &Arc<board::Panels>) {
+        self.inner
+            .last_panels
+            .lock()
+            .expect("lock")
+            .insert((key.0.clone(), key.1), panels.clone());
+    }
+
+    /// A board's last small reads, if it was shown before.
+    pub fn last_panels(&self, key: &board::PanelKey) -> Option<Arc<board::Panels>> {
+        self.inner
+            .last_panels
+            .lock()
+            .expect("lock")
+            .get(&(key.0.clone(), key.1))
+            .cloned()
+    }
+
+    /// Since when the store has not answered; `None` while it does.
+    pub fn unreachable_since(&self) -> Option<DateTime<Utc>> {
+        *self.inner.unreachable.lock().expect("lock")
+    }
+
+    /// Records what the last look at the store found.
+    fn store_answered(&self, answered: bool) {
+        let mut since = self.inner.unreachable.lock().expect("lock");
+        match (answered, *since) {
+            (true, Some(t)) => {
+                tracing::warn!("the store answers again (unreachable since {t})");
+                *since = None;
+            }
+            (false, None) => *since = Some(Utc::now()),
+            _ => {}
+        }
     }
 
     /// The count of writes answered so far.
@@ -508,13 +577,22 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    let ok = tokio::task::spawn_blocking(move || state.with_store(|s| s.order_count()).is_ok())
+    let st = state.clone();
+    let ok = tokio::task::spawn_blocking(move || st.with_store(|s| s.order_count()).is_ok())
         .await
         .unwrap_or(false);
+    state.store_answered(ok);
     if ok {
         (StatusCode::OK, "ready").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "the store cannot be read").into_response()
+        let since = state.unreachable_since().unwrap_or_else(Utc::now);
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the store cannot be reached (since {since}); the board shows the data it holds"
+            ),
+        )
+            .into_response()
     }
 }
 
@@ -532,19 +610,30 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
         }
     });
     jobs::start(&state);
+    listen_for_new_data(&state);
     let watcher = state.clone();
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            // Every 2 s, or at once when another instance announces a commit.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = watcher.inner.new_data.notified() => {}
+            }
             let s = watcher.clone();
             let started = Instant::now();
-            match tokio::task::spawn_blocking(move || s.refresh_if_changed()).await {
+            let refreshed = tokio::task::spawn_blocking(move || s.refresh_if_changed()).await;
+            match &refreshed {
                 Ok(Ok(true)) => {
                     tracing::info!("new data: engine reloaded in {:?}", started.elapsed())
                 }
-                Ok(Err(e)) => tracing::warn!("refreshing the data failed: {}", e.message),
+                Ok(Err(e)) if e.status != StatusCode::SERVICE_UNAVAILABLE => {
+                    tracing::warn!("refreshing the data failed: {}", e.message)
+                }
                 _ => {}
             }
+            watcher.store_answered(
+                !matches!(&refreshed, Ok(Err(e)) if e.status == StatusCode::SERVICE_UNAVAILABLE),
+            );
         }
     });
     axum::serve(
@@ -555,6 +644,41 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
     .await?;
     println!("Gemba board stopped");
     Ok(())
+}
+
+/// On PostgreSQL, a thread of its own listens for the commits of every instance (`NOTIFY`) and
+/// wakes the watcher; polling stays the fallback when the listener's connection is down.
+fn listen_for_new_data(state: &AppState) {
+    let url = state.db_url().to_string();
+    if !crate::store::notifies(&url) {
+        return;
+    }
+    let st = state.clone();
+    std::thread::spawn(move || {
+        let mut listener = None;
+        loop {
+            let l = match &mut listener {
+                Some(l) => l,
+                None => match crate::store::Listener::open(&url) {
+                    Ok(l) => listener.insert(l),
+                    Err(e) => {
+                        tracing::warn!("listening for new data: {e} (polling meanwhile)");
+                        std::thread::sleep(Duration::from_secs(5));
+                        continue;
+                    }
+                },
+            };
+            match l.wait(Duration::from_secs(30)) {
+                Ok(true) => st.inner.new_data.notify_one(),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!("listening for new data: {e} (polling meanwhile)");
+                    listener = None;
+                    std::thread::sleep(Duration::from_secs(5));
+                }
+            }
+        }
+    });
 }
 
 /// Registers SIGINT and SIGTERM now; the returned future completes on either.

@@ -18,6 +18,21 @@ const BOARD_TOKEN: &str = "board-token-8a1e5c3f";
 fn setup(read_only: bool) -> (Sandbox, Server) {
     let s = Sandbox::new();
     ok(&s.gemba(&["demo", "--days", "30", "--orders-per-day", "5"]));
+    let path = config_with_login(&s, read_only);
+    let server = Server::start_with_env(
+        &s,
+        &["--config", path.to_str().unwrap()],
+        &[
+            ("GEMBA_API_TOKEN", API_TOKEN),
+            ("GEMBA_BOARD_TOKEN", BOARD_TOKEN),
+        ],
+    );
+    (s, server)
+}
+
+/// The shipped config with `[auth]`: user `ana`, password `correct horse` (hashed by
+/// `gemba hash-password`), written into the sandbox.
+pub fn config_with_login(s: &Sandbox, read_only: bool) -> std::path::PathBuf {
     let mut hash = std::process::Command::new(env!("CARGO_BIN_EXE_gemba"))
         .arg("hash-password")
         .stdin(std::process::Stdio::piped())
@@ -39,15 +54,7 @@ fn setup(read_only: bool) -> (Sandbox, Server) {
         );
     let path = s.path("gemba.toml");
     std::fs::write(&path, config).unwrap();
-    let server = Server::start_with_env(
-        &s,
-        &["--config", path.to_str().unwrap()],
-        &[
-            ("GEMBA_API_TOKEN", API_TOKEN),
-            ("GEMBA_BOARD_TOKEN", BOARD_TOKEN),
-        ],
-    );
-    (s, server)
+    path
 }
 
 fn client() -> reqwest::Client {
@@ -57,7 +64,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn get(s: &Server, path: &str, cookie: &str) -> String {
+pub async fn get(s: &Server, path: &str, cookie: &str) -> String {
     client()
         .get(s.url(path))
         .header("cookie", cookie)
@@ -69,7 +76,12 @@ async fn get(s: &Server, path: &str, cookie: &str) -> String {
         .unwrap()
 }
 
-async fn post(s: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub async fn post(
+    s: &Server,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     client()
         .post(s.url(path))
         .header("cookie", cookie)
@@ -80,7 +92,7 @@ async fn post(s: &Server, path: &str, cookie: &str, form: &[(&str, &str)]) -> re
 }
 
 /// Logs in through the login form; the session cookie (`name=value`) or the failed response.
-async fn login(s: &Server, fields: &[(&str, &str)]) -> Result<String, reqwest::Response> {
+pub async fn login(s: &Server, fields: &[(&str, &str)]) -> Result<String, reqwest::Response> {
     let page = get(s, "/login", "").await;
     let csrf = csrf_of(&page);
     let mut form = vec![("csrf", csrf.as_str())];
@@ -97,7 +109,7 @@ async fn login(s: &Server, fields: &[(&str, &str)]) -> Result<String, reqwest::R
     Ok(set.split(';').next().unwrap().to_string())
 }
 
-fn new_action<'a>(csrf: &'a str, title: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn new_action<'a>(csrf: &'a str, title: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("csrf", csrf),
         ("board", "crew:Utilities"),

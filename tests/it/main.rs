@@ -8,6 +8,7 @@ mod cli_import;
 mod demo;
 mod http;
 mod import_props;
+mod instances;
 mod metrics_fixtures;
 mod metrics_oracle;
 mod mock_cmms;

@@ -230,6 +230,11 @@ fn ticks_during_a_long_run_are_skipped_and_said() {
     wait_for("the big file to be imported", 120, || {
         files_in(&drop) == ["archive"]
     });
+    // The file is archived before its run and the skipped ticks are recorded.
+    wait_for("the run and the skipped ticks to be recorded", 60, || {
+        let outcomes = job_outcomes(&s);
+        outcomes.iter().any(|o| o == "ok") && outcomes.iter().any(|o| o == "skipped")
+    });
     let outcomes = job_outcomes(&s);
     assert!(outcomes.iter().any(|o| o == "skipped"), "{outcomes:?}");
     assert!(outcomes.iter().filter(|o| *o == "ok").count() >= 1);

@@ -50,6 +50,11 @@ impl Sandbox {
         cmd.output().expect("gemba runs")
     }
 
+    /// The name of the sandbox's PostgreSQL database (inside [`on_postgres`]).
+    pub fn pg_database(&self) -> &str {
+        &self.pg.as_ref().expect("a sandbox on PostgreSQL").name
+    }
+
     pub fn store(&self) -> Store {
         Store::open(&self.db_url()).expect("store opens")
     }
@@ -135,7 +140,7 @@ pub struct PgDatabase {
 
 /// Runs SQL statements one by one as the test server's admin, on a thread of their own (the
 /// synchronous client cannot run inside a `#[tokio::test]`).
-fn pg_admin(statements: Vec<String>) -> Result<(), String> {
+pub fn pg_admin(statements: Vec<String>) -> Result<(), String> {
     let server = pg_server();
     std::thread::spawn(move || {
         let mut admin = postgres::Client::connect(&server, postgres::NoTls)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Query, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use maud::{Markup, html};
@@ -347,23 +347,48 @@ async fn render(
     // of one board until a write lands or a few seconds pass: every phone of a huddle opening
     // the board at once costs one read.
     let key = (board_scope.clone(), month, state.writes(), loaded.version);
-    let panels = tokio::task::spawn_blocking(move || {
-        st.panels()
-            .try_get_with(key, || -> Result<_, AppError> {
-                Ok(Arc::new(Panels {
-                    actions: BoardActions::read(&st, &board_scope)?,
-                    warnings: crate::web::jobs::warnings(&st, Utc::now())?,
-                    cross: SafetyCross::read(&st, &board_scope, month)?,
-                }))
-            })
-            .map_err(|e| (*e).clone())
+    let read = tokio::task::spawn_blocking({
+        let key = key.clone();
+        move || {
+            st.panels()
+                .try_get_with(key, || -> Result<_, AppError> {
+                    Ok(Arc::new(Panels {
+                        actions: BoardActions::read(&st, &board_scope)?,
+                        warnings: crate::web::jobs::warnings(&st, Utc::now())?,
+                        cross: SafetyCross::read(&st, &board_scope, month)?,
+                    }))
+                })
+                .map_err(|e| (*e).clone())
+        }
     })
     .await
-    .map_err(|e| AppError::internal(e.to_string()))??;
+    .map_err(|e| AppError::internal(e.to_string()))?;
+    // While the store is unreachable the board shows what it last read, and says so.
+    let panels = match read {
+        Ok(p) => {
+            state.remember_panels(&key, &p);
+            p
+        }
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => {
+            state.last_panels(&key).ok_or(e)?
+        }
+        Err(e) => return Err(e),
+    };
+    let mut warnings = panels.warnings.clone();
+    if let Some(since) = state.unreachable_since() {
+        warnings.insert(
+            0,
+            format!(
+                "the store is unreachable since {} ({}): the board shows what it last read, and nothing can be written until it is back",
+                since.with_timezone(&state.config().plant.tz).format("%H:%M"),
+                crate::web::ago(since, Utc::now())
+            ),
+        );
+    }
     let live = Live {
         pull,
         actions: &panels.actions,
-        warnings: &panels.warnings,
+        warnings: &warnings,
         viewer: &viewer,
         safety: &panels.cross,
     };
