@@ -142,6 +142,10 @@ enum Command {
         /// Load the demo plant first when the store is empty.
         #[arg(long)]
         demo: bool,
+        /// Run no scheduled jobs here: with several instances on one PostgreSQL store, one
+        /// instance runs the [[schedules]] and the others pass this (docs/deploy.md).
+        #[arg(long)]
+        no_jobs: bool,
     },
     /// Move a store to another database, or back one up (docs/deploy.md).
     Store {
@@ -363,7 +367,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { addr, demo } => {
+        Command::Serve {
+            addr,
+            demo,
+            no_jobs,
+        } => {
             let mut store = open(&cli.db)?;
             if demo && store.order_count()? == 0 {
                 let p = DemoParams::year_to_today(42, 30.0, 365, config.plant.tz);
@@ -376,7 +384,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(gemba::web::serve(addr, state))?;
+            rt.block_on(gemba::web::serve(addr, state, !no_jobs))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Store { action } => store_cmd(&cli.db, action),

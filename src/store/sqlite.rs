@@ -1351,3 +1351,34 @@ impl LoadTx<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(db: &Sqlite) -> i64 {
+        db.conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn what_people_write_commits_with_synchronous_full_and_imports_keep_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut db = Sqlite::open("sqlite:s.db", path.to_str().unwrap()).unwrap();
+        // 1 = NORMAL, 2 = FULL.
+        assert_eq!(synchronous(&db), 1);
+        let during = db
+            .durable(|c| c.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0)))
+            .unwrap();
+        assert_eq!(during, 2);
+        assert_eq!(synchronous(&db), 1);
+        db.start_huddle("crew:Mech", Utc::now()).unwrap();
+        assert_eq!(synchronous(&db), 1);
+        // A failed write still puts NORMAL back.
+        let failed = db.durable(|c| c.execute_batch("INSERT INTO nowhere VALUES (1)"));
+        assert!(failed.is_err());
+        assert_eq!(synchronous(&db), 1);
+    }
+}

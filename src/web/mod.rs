@@ -596,8 +596,9 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
     }
 }
 
-/// Serves until SIGINT or SIGTERM; prints the address once bound (tests read it).
-pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
+/// Serves until SIGINT or SIGTERM; prints the address once bound (tests read it). With
+/// `run_jobs`, the config's scheduled jobs run here too.
+pub async fn serve(addr: SocketAddr, state: AppState, run_jobs: bool) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     // Signal handlers go in before the address is announced, so a stop right after is graceful.
@@ -609,7 +610,14 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
             warm.prewarm();
         }
     });
-    jobs::start(&state);
+    if run_jobs {
+        jobs::start(&state);
+    } else if !state.config().schedules.is_empty() {
+        println!(
+            "scheduled jobs are left to another instance (--no-jobs): {} configured",
+            state.config().schedules.len()
+        );
+    }
     listen_for_new_data(&state);
     let watcher = state.clone();
     tokio::spawn(async move {

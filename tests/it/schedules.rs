@@ -268,6 +268,26 @@ fn kill_9_during_a_scheduled_import_leaves_the_store_and_the_file_as_they_were()
     assert_eq!(s.store().order_count().unwrap(), 150_006);
 }
 
+#[test]
+fn an_instance_started_with_no_jobs_leaves_the_schedules_to_another() {
+    let s = Sandbox::new();
+    let drop = drop_dir(&s);
+    let cfg = config_with(&s, &job("drop", "* * * * * *", &drop, 0));
+    std::fs::copy(fixture("generic_ok.csv"), drop.join("waiting.csv")).unwrap();
+    let server = Server::start(&s, &["--config", &cfg, "--no-jobs"]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(job_outcomes(&s).is_empty(), "{:?}", job_outcomes(&s));
+    assert!(drop.join("waiting.csv").exists());
+    drop_server(server);
+    // The same config without the flag runs the job.
+    let _server = Server::start(&s, &["--config", &cfg]);
+    wait_for("the job to run", 20, || files_in(&drop) == ["archive"]);
+}
+
+fn drop_server(server: Server) {
+    assert!(server.terminate().success());
+}
+
 /// The same tests with the store on PostgreSQL (a database of their own on `GEMBA_TEST_PG`).
 mod on_postgres {
     use crate::support::on_postgres;
@@ -285,6 +305,11 @@ mod on_postgres {
     #[test]
     fn the_server_runs_jobs_on_their_schedule_and_warns_when_one_fails() {
         on_postgres(super::the_server_runs_jobs_on_their_schedule_and_warns_when_one_fails);
+    }
+
+    #[test]
+    fn an_instance_started_with_no_jobs_leaves_the_schedules_to_another() {
+        on_postgres(super::an_instance_started_with_no_jobs_leaves_the_schedules_to_another);
     }
 
     #[test]
