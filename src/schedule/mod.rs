@@ -183,6 +183,33 @@ pub fn run_job(
 ) -> Result<JobRun, ScheduleError> {
     let started = Utc::now();
     let id = store.start_job_run(&job.name, trigger.as_str(), started)?;
+    run_recorded(store, cfg, job, trigger, id, started)
+}
+
+/// Runs the job for one fire time, unless another instance on the store claimed that fire time
+/// first: then `None`, and nothing is done or recorded.
+pub fn run_fire_time(
+    store: &mut Store,
+    cfg: &Config,
+    job: &ScheduleJob,
+    trigger: Trigger,
+    fire_at: DateTime<Utc>,
+) -> Result<Option<JobRun>, ScheduleError> {
+    let started = Utc::now();
+    match store.claim_job_run(&job.name, trigger.as_str(), fire_at, started)? {
+        Some(id) => run_recorded(store, cfg, job, trigger, id, started).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn run_recorded(
+    store: &mut Store,
+    cfg: &Config,
+    job: &ScheduleJob,
+    trigger: Trigger,
+    id: i64,
+    started: DateTime<Utc>,
+) -> Result<JobRun, ScheduleError> {
     let mut run = JobRun {
         id,
         job: job.name.clone(),

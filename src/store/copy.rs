@@ -183,6 +183,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("rows_rejected", Int),
             ("outcome", Text),
             ("error", Text),
+            ("fire_at", Int),
         ],
         key: "id",
         appended: false,

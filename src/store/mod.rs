@@ -750,6 +750,18 @@ impl Store {
         on_mut!(self, e => e.start_job_run(job, trigger, at))
     }
 
+    /// Records the start of the run of one fire time of a job, once across every instance on
+    /// the store: `None` when a run of that fire time was recorded already.
+    pub fn claim_job_run(
+        &mut self,
+        job: &str,
+        trigger: &str,
+        fire_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        on_mut!(self, e => e.claim_job_run(job, trigger, fire_at, at))
+    }
+
     pub fn finish_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {
         on_mut!(self, e => e.finish_job_run(run))
     }

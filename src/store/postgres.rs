@@ -192,6 +192,10 @@ CREATE INDEX safety_history_board ON safety_history (board, day);
 ALTER TABLE orders ADD COLUMN cost DOUBLE PRECISION;
 ALTER TABLE orders ADD COLUMN failure_code TEXT;
 "#,
+    r#"
+ALTER TABLE job_runs ADD COLUMN fire_at BIGINT;
+CREATE UNIQUE INDEX job_runs_fire ON job_runs (job, fire_at);
+"#,
 ];
 
 /// The advisory lock migrations run under ("gemba" in ASCII).
@@ -1274,6 +1278,23 @@ impl Postgres {
             )
             .map_err(err)?
             .get(0))
+        })
+    }
+
+    pub fn claim_job_run(
+        &mut self,
+        job: &str,
+        trigger: &str,
+        fire_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        self.call(|c, err| {
+            Ok(c.query_opt(
+                "INSERT INTO job_runs (job, trigger, started_at, outcome, fire_at) VALUES ($1, $2, $3, 'running', $4) ON CONFLICT (job, fire_at) DO NOTHING RETURNING id",
+                &[&job, &trigger, &ms(at), &ms(fire_at)],
+            )
+            .map_err(err)?
+            .map(|r| r.get(0)))
         })
     }
 

@@ -171,6 +171,10 @@ CREATE INDEX safety_history_board ON safety_history (board, day);
 ALTER TABLE orders ADD COLUMN cost REAL;
 ALTER TABLE orders ADD COLUMN failure_code TEXT;
 "#,
+    r#"
+ALTER TABLE job_runs ADD COLUMN fire_at INTEGER;
+CREATE UNIQUE INDEX job_runs_fire ON job_runs (job, fire_at);
+"#,
 ];
 
 const INSERT_REJECTION: &str =
@@ -1080,6 +1084,25 @@ impl Sqlite {
             )
             .map_err(self.err())?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records the start of the run of one fire time, unless a run of it was recorded already
+    /// (by another instance): then `None`.
+    pub fn claim_job_run(
+        &mut self,
+        job: &str,
+        trigger: &str,
+        fire_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "INSERT INTO job_runs (job, trigger, started_at, outcome, fire_at) VALUES (?1, ?2, ?3, 'running', ?4) ON CONFLICT (job, fire_at) DO NOTHING RETURNING id",
+                params![job, trigger, ms(at), ms(fire_at)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
     }
 
     pub fn finish_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {

@@ -553,6 +553,19 @@ both! {
         assert_eq!(store.imported_file("h1").unwrap().as_deref(), Some("drop/a.csv"));
     }
 
+    /// A fire time of a job is claimed once: a second claim, by any instance, gets nothing.
+    fn a_fire_time_is_claimed_once(store: &mut Store) {
+        let first = store.claim_job_run("nightly", "schedule", at(0), at(1)).unwrap();
+        assert!(first.is_some());
+        assert_eq!(store.claim_job_run("nightly", "startup", at(0), at(2)).unwrap(), None);
+        assert!(store.claim_job_run("nightly", "schedule", at(60), at(61)).unwrap().is_some());
+        assert!(store.claim_job_run("hourly", "schedule", at(0), at(1)).unwrap().is_some());
+        // Runs by hand and skipped ticks have no fire time, and are never refused.
+        store.start_job_run("nightly", "hand", at(3)).unwrap();
+        store.start_job_run("nightly", "hand", at(4)).unwrap();
+        assert_eq!(store.job_runs(Some("nightly"), 10).unwrap().len(), 4);
+    }
+
     /// Snapshots are stored per day and scope, replaced on the same day.
     fn snapshots(store: &mut Store) {
         let d1 = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
@@ -648,10 +661,11 @@ fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
         let mut store = Store::open(&url).unwrap();
         import(&mut store, vec![order("old", "from before")]);
     }
-    // The schema as migration 5 left it: no cost, no failure code.
+    // The schema as migration 5 left it: no cost, no failure code, no job fire times.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "ALTER TABLE orders DROP COLUMN cost; ALTER TABLE orders DROP COLUMN failure_code; PRAGMA user_version = 5;",
+        "ALTER TABLE orders DROP COLUMN cost; ALTER TABLE orders DROP COLUMN failure_code; \
+         DROP INDEX job_runs_fire; ALTER TABLE job_runs DROP COLUMN fire_at; PRAGMA user_version = 5;",
     )
     .unwrap();
     drop(conn);

@@ -31,10 +31,13 @@ fn own_store(state: &AppState) -> Result<Store, String> {
     Store::open(state.db_url()).map_err(|e| e.to_string())
 }
 
+/// Runs the job for the fire time `fire_at`, once across every instance on the store (the first
+/// to claim it runs it; see docs/deploy.md).
 fn launch(
     state: &AppState,
     job: &ScheduleJob,
     trigger: Trigger,
+    fire_at: DateTime<Utc>,
     running: &Arc<AtomicBool>,
     skipped: &Arc<AtomicU32>,
 ) {
@@ -53,8 +56,11 @@ fn launch(
     tokio::task::spawn_blocking(move || {
         let cfg = st.config().clone();
         let outcome = own_store(&st).and_then(|mut store| {
-            let run =
-                schedule::run_job(&mut store, &cfg, &job, trigger).map_err(|e| e.to_string())?;
+            let Some(run) = schedule::run_fire_time(&mut store, &cfg, &job, trigger, fire_at)
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
             let n = skipped.swap(0, Ordering::SeqCst);
             if n > 0 {
                 let why = format!(
@@ -65,14 +71,18 @@ fn launch(
                 );
                 schedule::record_skip(&mut store, &job.name, &why).map_err(|e| e.to_string())?;
             }
-            Ok(run)
+            Ok(Some(run))
         });
-        let imported = matches!(&outcome, Ok(run) if run.files_imported > 0);
+        let imported = matches!(&outcome, Ok(Some(run)) if run.files_imported > 0);
         match outcome {
-            Ok(run) if run.error.is_some() => {
+            Ok(Some(run)) if run.error.is_some() => {
                 tracing::warn!("job {}: {}", job.name, run.error.unwrap_or_default())
             }
-            Ok(_) => {}
+            Ok(None) => tracing::info!(
+                "job {}: the run due at {fire_at} is another instance's",
+                job.name
+            ),
+            Ok(Some(_)) => {}
             Err(e) => tracing::warn!("job {}: {e}", job.name),
         }
         running.store(false, Ordering::SeqCst);
@@ -111,7 +121,7 @@ async fn run_forever(state: AppState, job: ScheduleJob) {
             "job {}: the run due at {missed} was missed; running it now",
             job.name
         );
-        launch(&state, &job, Trigger::Startup, &running, &skipped);
+        launch(&state, &job, Trigger::Startup, missed, &running, &skipped);
     }
     loop {
         let Some(next) = schedule::next_runs(&cfg, &job, Utc::now(), 1)
@@ -127,7 +137,7 @@ async fn run_forever(state: AppState, job: ScheduleJob) {
         };
         let wait = (next - Utc::now()).to_std().unwrap_or_default();
         tokio::time::sleep(wait).await;
-        launch(&state, &job, Trigger::Schedule, &running, &skipped);
+        launch(&state, &job, Trigger::Schedule, next, &running, &skipped);
     }
 }
 

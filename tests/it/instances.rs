@@ -179,3 +179,40 @@ fn an_instance_on_postgresql_says_when_the_session_key_is_unset() {
         assert!(warned.contains("same key"), "{warned}");
     });
 }
+
+#[test]
+fn two_instances_run_each_fire_time_of_a_job_once() {
+    on_postgres(|| {
+        use crate::schedules::{config_with, drop_dir, job};
+        let s = Sandbox::new();
+        let drop = drop_dir(&s);
+        let cfg = config_with(&s, &job("drop", "* * * * * *", &drop, 0));
+        let a = Server::start(&s, &["--config", &cfg]);
+        let b = Server::start(&s, &["--config", &cfg]);
+        std::fs::copy(fixture("generic_ok.csv"), drop.join("orders.csv")).unwrap();
+        std::thread::sleep(Duration::from_secs(6));
+        assert!(a.terminate().success() && b.terminate().success());
+        let mut db = postgres::Client::connect(&s.db_url(), postgres::NoTls).unwrap();
+        let twice = db
+            .query(
+                "SELECT fire_at FROM job_runs WHERE fire_at IS NOT NULL GROUP BY fire_at HAVING count(*) > 1",
+                &[],
+            )
+            .unwrap();
+        assert!(twice.is_empty(), "{} fire times ran twice", twice.len());
+        let fired: i64 = db
+            .query_one(
+                "SELECT count(*) FROM job_runs WHERE job = 'drop' AND fire_at IS NOT NULL",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(fired >= 4, "only {fired} fire times ran in 6 s");
+        let imported: i64 = db
+            .query_one("SELECT count(*) FROM imported_files", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(imported, 1, "the file was imported once");
+        assert_eq!(s.store().order_count().unwrap(), 6);
+    });
+}

@@ -9,20 +9,20 @@ use crate::server::Server;
 use crate::support::{Sandbox, fails, fixture, ok, repo};
 
 /// The shipped config plus `jobs` (TOML), written into the sandbox; its path.
-fn config_with(s: &Sandbox, jobs: &str) -> String {
+pub fn config_with(s: &Sandbox, jobs: &str) -> String {
     let text = std::fs::read_to_string(repo("config/gemba.toml")).unwrap() + "\n" + jobs;
     let path = s.path("gemba.toml");
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
 
-fn drop_dir(s: &Sandbox) -> PathBuf {
+pub fn drop_dir(s: &Sandbox) -> PathBuf {
     let d = s.path("drop");
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
-fn job(name: &str, cron: &str, drop: &Path, settle: u64) -> String {
+pub fn job(name: &str, cron: &str, drop: &Path, settle: u64) -> String {
     format!(
         "[[schedules]]\nname = \"{name}\"\ncron = \"{cron}\"\nimport = {{ path = \"{}/*.csv\", profile = \"generic\", source = \"nightly\", settle_seconds = {settle} }}\n",
         drop.display()

@@ -347,9 +347,18 @@ async fn render(
     // of one board until a write lands or a few seconds pass: every phone of a huddle opening
     // the board at once costs one read.
     let key = (board_scope.clone(), month, state.writes(), loaded.version);
+    // During an outage the board does not wait on the store (a connection attempt to a host
+    // that is gone takes its timeout): the last reads are shown until the watcher finds the
+    // store back.
+    let during_outage = state
+        .unreachable_since()
+        .and_then(|_| state.last_panels(&key));
     let read = tokio::task::spawn_blocking({
         let key = key.clone();
         move || {
+            if let Some(last) = during_outage {
+                return Ok(last);
+            }
             st.panels()
                 .try_get_with(key, || -> Result<_, AppError> {
                     Ok(Arc::new(Panels {
