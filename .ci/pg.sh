@@ -66,6 +66,8 @@ pg_up() {
   # what they test). PG_DURABLE=1 (the benchmarks) keeps PostgreSQL's defaults.
   local fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${PG_DURABLE:-0}" = 1 ] && fast=""
+  # PG_OPTS: more server settings (the benchmarks size shared_buffers as a server would be).
+  fast="$fast ${PG_OPTS:-}"
   "${as[@]}" "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
     -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 $fast -c max_connections=300 -c ssl=on -c ssl_cert_file=$pg_dir/server.crt -c ssl_key_file=$pg_dir/server.key" \
     start >/dev/null || { cat "$pg_dir/server.log" >&2; return 1; }

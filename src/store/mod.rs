@@ -596,6 +596,11 @@ impl Store {
         on_mut!(self, e => e.rejections(run_id))
     }
 
+    /// Whether the store answers (a cheap read, for health checks).
+    pub fn ping(&mut self) -> Result<(), StoreError> {
+        on_mut!(self, e => e.ping())
+    }
+
     pub fn order_count(&mut self) -> Result<u64, StoreError> {
         on_mut!(self, e => e.order_count())
     }

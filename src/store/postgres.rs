@@ -900,6 +900,13 @@ impl Postgres {
         })
     }
 
+    pub fn ping(&mut self) -> Result<(), StoreError> {
+        self.call(|c, err| {
+            c.batch_execute("SELECT 1 FROM import_runs WHERE id = 0")
+                .map_err(err)
+        })
+    }
+
     pub fn order_count(&mut self) -> Result<u64, StoreError> {
         self.call(|c, err| {
             Ok(c.query_one("SELECT count(*) FROM orders", &[])

@@ -584,6 +584,14 @@ impl Sqlite {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM import_runs WHERE id = 0", [], |_| {
+                Ok(())
+            })
+            .map_err(self.err())
+    }
+
     pub fn order_count(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row("SELECT count(*) FROM orders", [], |r| r.get::<_, i64>(0))

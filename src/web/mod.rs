@@ -578,7 +578,7 @@ pub fn app(state: AppState) -> Router {
 
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     let st = state.clone();
-    let ok = tokio::task::spawn_blocking(move || st.with_store(|s| s.order_count()).is_ok())
+    let ok = tokio::task::spawn_blocking(move || st.with_store(|s| s.ping()).is_ok())
         .await
         .unwrap_or(false);
     state.store_answered(ok);
