@@ -40,6 +40,8 @@ pub enum Trigger {
     Hand,
     /// At start-up, for a run missed while the server was down.
     Startup,
+    /// For a fire time whose run's instance stopped (killed) while it ran.
+    Takeover,
 }
 
 impl Trigger {
@@ -48,6 +50,7 @@ impl Trigger {
             Trigger::Schedule => "schedule",
             Trigger::Hand => "hand",
             Trigger::Startup => "startup",
+            Trigger::Takeover => "takeover",
         }
     }
 }
@@ -186,8 +189,15 @@ pub fn run_job(
     run_recorded(store, cfg, job, trigger, id, started)
 }
 
+/// How often a running job shows its instance is alive (`Store::beat_job_run`).
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A running job with no sign of life for this long has lost its instance: another instance
+/// takes its fire time over.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs the job for one fire time, unless another instance on the store claimed that fire time
-/// first: then `None`, and nothing is done or recorded.
+/// first or still runs the job: then `None`, and nothing is done or recorded.
 pub fn run_fire_time(
     store: &mut Store,
     cfg: &Config,
@@ -196,7 +206,8 @@ pub fn run_fire_time(
     fire_at: DateTime<Utc>,
 ) -> Result<Option<JobRun>, ScheduleError> {
     let started = Utc::now();
-    match store.claim_job_run(&job.name, trigger.as_str(), fire_at, started)? {
+    let alive_after = started - chrono::Duration::from_std(STALE_AFTER).unwrap_or_default();
+    match store.claim_job_run(&job.name, trigger.as_str(), fire_at, started, alive_after)? {
         Some(id) => run_recorded(store, cfg, job, trigger, id, started).map(Some),
         None => Ok(None),
     }

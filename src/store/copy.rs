@@ -184,6 +184,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("outcome", Text),
             ("error", Text),
             ("fire_at", Int),
+            ("heartbeat_at", Int),
         ],
         key: "id",
         appended: false,

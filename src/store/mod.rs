@@ -756,15 +756,41 @@ impl Store {
     }
 
     /// Records the start of the run of one fire time of a job, once across every instance on
-    /// the store: `None` when a run of that fire time was recorded already.
+    /// the store: `None` when a run of that fire time was recorded already, or when another run
+    /// of the job is still alive (a sign of life at or after `alive_after`), so one job never
+    /// runs twice at once across instances.
     pub fn claim_job_run(
         &mut self,
         job: &str,
         trigger: &str,
         fire_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        alive_after: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
-        on_mut!(self, e => e.claim_job_run(job, trigger, fire_at, at))
+        on_mut!(self, e => e.claim_job_run(job, trigger, fire_at, at, alive_after))
+    }
+
+    /// A sign of life of the running run of a fire time (its instance beats while it runs).
+    pub fn beat_job_run(
+        &mut self,
+        job: &str,
+        fire_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_mut!(self, e => e.beat_job_run(job, fire_at, at))
+    }
+
+    /// Closes as failed (with `why`) a run of the job whose instance has shown no sign of life
+    /// since `stale_before`, and frees its fire time to be claimed again: that fire time, when
+    /// this call was the one that closed it (of every instance trying at once, one is).
+    pub fn take_over_job_run(
+        &mut self,
+        job: &str,
+        stale_before: DateTime<Utc>,
+        at: DateTime<Utc>,
+        why: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        on_mut!(self, e => e.take_over_job_run(job, stale_before, at, why))
     }
 
     pub fn finish_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {

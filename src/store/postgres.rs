@@ -196,6 +196,9 @@ ALTER TABLE orders ADD COLUMN failure_code TEXT;
 ALTER TABLE job_runs ADD COLUMN fire_at BIGINT;
 CREATE UNIQUE INDEX job_runs_fire ON job_runs (job, fire_at);
 "#,
+    r#"
+ALTER TABLE job_runs ADD COLUMN heartbeat_at BIGINT;
+"#,
 ];
 
 /// The advisory lock migrations run under ("gemba" in ASCII).
@@ -1288,20 +1291,80 @@ impl Postgres {
         })
     }
 
+    /// As SQLite's; the job's claims are serialized by an advisory lock on its name.
     pub fn claim_job_run(
         &mut self,
         job: &str,
         trigger: &str,
         fire_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        alive_after: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
+        self.in_tx(|tx, err| {
+            tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&job])
+                .map_err(err)?;
+            let alive: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM job_runs WHERE job = $1 AND outcome = 'running' AND fire_at IS NOT NULL AND COALESCE(heartbeat_at, started_at) >= $2",
+                    &[&job, &ms(alive_after)],
+                )
+                .map_err(err)?
+                .get(0);
+            if alive > 0 {
+                return Ok(None);
+            }
+            Ok(tx
+                .query_opt(
+                    "INSERT INTO job_runs (job, trigger, started_at, outcome, fire_at, heartbeat_at) VALUES ($1, $2, $3, 'running', $4, $3) ON CONFLICT (job, fire_at) DO NOTHING RETURNING id",
+                    &[&job, &trigger, &ms(at), &ms(fire_at)],
+                )
+                .map_err(err)?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    pub fn beat_job_run(
+        &mut self,
+        job: &str,
+        fire_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         self.call(|c, err| {
-            Ok(c.query_opt(
-                "INSERT INTO job_runs (job, trigger, started_at, outcome, fire_at) VALUES ($1, $2, $3, 'running', $4) ON CONFLICT (job, fire_at) DO NOTHING RETURNING id",
-                &[&job, &trigger, &ms(at), &ms(fire_at)],
+            c.execute(
+                "UPDATE job_runs SET heartbeat_at = $3 WHERE job = $1 AND fire_at = $2 AND outcome = 'running'",
+                &[&job, &ms(fire_at), &ms(at)],
             )
-            .map_err(err)?
-            .map(|r| r.get(0)))
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    pub fn take_over_job_run(
+        &mut self,
+        job: &str,
+        stale_before: DateTime<Utc>,
+        at: DateTime<Utc>,
+        why: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.in_tx(|tx, err| {
+            tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&job])
+                .map_err(err)?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT id, fire_at FROM job_runs WHERE job = $1 AND outcome = 'running' AND fire_at IS NOT NULL AND COALESCE(heartbeat_at, started_at) < $2 ORDER BY id LIMIT 1",
+                    &[&job, &ms(stale_before)],
+                )
+                .map_err(err)?
+            else {
+                return Ok(None);
+            };
+            let (id, fire_at): (i64, i64) = (row.get(0), row.get(1));
+            tx.execute(
+                "UPDATE job_runs SET outcome = 'failed', finished_at = $2, error = $3, fire_at = NULL WHERE id = $1 AND outcome = 'running'",
+                &[&id, &ms(at), &why],
+            )
+            .map_err(err)?;
+            Ok(Some(from_ms(fire_at)))
         })
     }
 

@@ -175,6 +175,9 @@ ALTER TABLE orders ADD COLUMN failure_code TEXT;
 ALTER TABLE job_runs ADD COLUMN fire_at INTEGER;
 CREATE UNIQUE INDEX job_runs_fire ON job_runs (job, fire_at);
 "#,
+    r#"
+ALTER TABLE job_runs ADD COLUMN heartbeat_at INTEGER;
+"#,
 ];
 
 const INSERT_REJECTION: &str =
@@ -1095,22 +1098,99 @@ impl Sqlite {
     }
 
     /// Records the start of the run of one fire time, unless a run of it was recorded already
-    /// (by another instance): then `None`.
+    /// or another run of the job is alive (a sign of life at or after `alive_after`): then
+    /// `None`. One immediate transaction, so two processes cannot both pass the check.
     pub fn claim_job_run(
         &mut self,
         job: &str,
         trigger: &str,
         fire_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        alive_after: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
-        self.conn
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let alive: i64 = tx
             .query_row(
-                "INSERT INTO job_runs (job, trigger, started_at, outcome, fire_at) VALUES (?1, ?2, ?3, 'running', ?4) ON CONFLICT (job, fire_at) DO NOTHING RETURNING id",
+                "SELECT count(*) FROM job_runs WHERE job = ?1 AND outcome = 'running' AND fire_at IS NOT NULL AND COALESCE(heartbeat_at, started_at) >= ?2",
+                params![job, ms(alive_after)],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if alive > 0 {
+            return Ok(None);
+        }
+        let id = tx
+            .query_row(
+                "INSERT INTO job_runs (job, trigger, started_at, outcome, fire_at, heartbeat_at) VALUES (?1, ?2, ?3, 'running', ?4, ?3) ON CONFLICT (job, fire_at) DO NOTHING RETURNING id",
                 params![job, trigger, ms(at), ms(fire_at)],
                 |r| r.get(0),
             )
             .optional()
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(id)
+    }
+
+    /// A sign of life of the running run of a fire time.
+    pub fn beat_job_run(
+        &mut self,
+        job: &str,
+        fire_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE job_runs SET heartbeat_at = ?3 WHERE job = ?1 AND fire_at = ?2 AND outcome = 'running'",
+                params![job, ms(fire_at), ms(at)],
+            )
+            .map(|_| ())
             .map_err(self.err())
+    }
+
+    /// Closes as failed a run of the job with no sign of life since `stale_before` (its process
+    /// was killed) and frees its fire time; the fire time, when this call was the one to close it.
+    pub fn take_over_job_run(
+        &mut self,
+        job: &str,
+        stale_before: DateTime<Utc>,
+        at: DateTime<Utc>,
+        why: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let stale: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT id, fire_at FROM job_runs WHERE job = ?1 AND outcome = 'running' AND fire_at IS NOT NULL AND COALESCE(heartbeat_at, started_at) < ?2 ORDER BY id LIMIT 1",
+                params![job, ms(stale_before)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(err)?;
+        let Some((id, fire_at)) = stale else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE job_runs SET outcome = 'failed', finished_at = ?2, error = ?3, fire_at = NULL WHERE id = ?1 AND outcome = 'running'",
+            params![id, ms(at), why],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Some(from_ms(fire_at)))
     }
 
     pub fn finish_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {

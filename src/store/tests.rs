@@ -553,13 +553,27 @@ both! {
         assert_eq!(store.imported_file("h1").unwrap().as_deref(), Some("drop/a.csv"));
     }
 
-    /// A fire time of a job is claimed once: a second claim, by any instance, gets nothing.
-    fn a_fire_time_is_claimed_once(store: &mut Store) {
-        let first = store.claim_job_run("nightly", "schedule", at(0), at(1)).unwrap();
+    /// A fire time of a job is claimed once, and not while another run of the job is alive; a
+    /// run without a sign of life is closed once and its fire time claimed again.
+    fn fire_times_are_claimed_once_and_taken_over_when_their_run_died(store: &mut Store) {
+        let first = store.claim_job_run("nightly", "schedule", at(0), at(1), at(-30)).unwrap();
         assert!(first.is_some());
-        assert_eq!(store.claim_job_run("nightly", "startup", at(0), at(2)).unwrap(), None);
-        assert!(store.claim_job_run("nightly", "schedule", at(60), at(61)).unwrap().is_some());
-        assert!(store.claim_job_run("hourly", "schedule", at(0), at(1)).unwrap().is_some());
+        // The same fire time again, and the next one while the first run is alive: nothing.
+        assert_eq!(store.claim_job_run("nightly", "startup", at(0), at(2), at(-28)).unwrap(), None);
+        assert_eq!(store.claim_job_run("nightly", "schedule", at(60), at(61), at(0)).unwrap(), None);
+        assert!(store.claim_job_run("hourly", "schedule", at(0), at(1), at(-30)).unwrap().is_some());
+        // Its instance beats at 40 s: alive for a claim that asks for life since 35 s.
+        store.beat_job_run("nightly", at(0), at(40)).unwrap();
+        assert_eq!(store.claim_job_run("nightly", "schedule", at(60), at(61), at(35)).unwrap(), None);
+        assert_eq!(store.take_over_job_run("nightly", at(35), at(62), "stopped").unwrap(), None);
+        // No sign of life since 40 s: taken over once, the fire time free again.
+        assert_eq!(store.take_over_job_run("nightly", at(75), at(80), "stopped").unwrap(), Some(at(0)));
+        assert_eq!(store.take_over_job_run("nightly", at(75), at(80), "stopped").unwrap(), None);
+        let again = store.claim_job_run("nightly", "takeover", at(0), at(81), at(51)).unwrap();
+        assert!(again.is_some() && again != first);
+        let runs = store.job_runs(Some("nightly"), 10).unwrap();
+        let dead = runs.iter().find(|r| Some(r.id) == first).unwrap();
+        assert_eq!((dead.outcome.as_str(), dead.error.as_deref()), ("failed", Some("stopped")));
         // Runs by hand and skipped ticks have no fire time, and are never refused.
         store.start_job_run("nightly", "hand", at(3)).unwrap();
         store.start_job_run("nightly", "hand", at(4)).unwrap();
@@ -665,7 +679,8 @@ fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "ALTER TABLE orders DROP COLUMN cost; ALTER TABLE orders DROP COLUMN failure_code; \
-         DROP INDEX job_runs_fire; ALTER TABLE job_runs DROP COLUMN fire_at; PRAGMA user_version = 5;",
+         DROP INDEX job_runs_fire; ALTER TABLE job_runs DROP COLUMN fire_at; \
+         ALTER TABLE job_runs DROP COLUMN heartbeat_at; PRAGMA user_version = 5;",
     )
     .unwrap();
     drop(conn);

@@ -53,59 +53,141 @@ fn launch(
     }
     let (st, job, running, skipped) =
         (state.clone(), job.clone(), running.clone(), skipped.clone());
-    tokio::task::spawn_blocking(move || {
-        let cfg = st.config().clone();
-        let outcome = own_store(&st).and_then(|mut store| {
-            let Some(run) = schedule::run_fire_time(&mut store, &cfg, &job, trigger, fire_at)
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(None);
-            };
-            let n = skipped.swap(0, Ordering::SeqCst);
-            if n > 0 {
-                let why = format!(
-                    "{n} tick(s) skipped while the run started at {} was still going",
-                    run.started_at
-                        .with_timezone(&cfg.plant.tz)
-                        .format("%H:%M:%S")
-                );
-                schedule::record_skip(&mut store, &job.name, &why).map_err(|e| e.to_string())?;
-            }
-            Ok(Some(run))
-        });
-        let imported = matches!(&outcome, Ok(Some(run)) if run.files_imported > 0);
-        match outcome {
-            Ok(Some(run)) if run.error.is_some() => {
-                tracing::warn!("job {}: {}", job.name, run.error.unwrap_or_default())
-            }
-            Ok(None) => tracing::info!(
-                "job {}: the run due at {fire_at} is another instance's",
-                job.name
-            ),
-            Ok(Some(_)) => {}
-            Err(e) => tracing::warn!("job {}: {e}", job.name),
-        }
-        running.store(false, Ordering::SeqCst);
-        // New data: reload the engine (the board's cache goes with it) and store today's
-        // snapshots from it, as `gemba import` does.
-        if let Err(e) = st.refresh_if_changed() {
-            tracing::warn!("after job {}: {}", job.name, e.message);
-        } else if imported
-            && let Err(e) = own_store(&st).and_then(|mut s| {
-                st.loaded()
-                    .engine
-                    .write_snapshots(&mut s)
-                    .map_err(|e| e.to_string())
-            })
+    tokio::task::spawn_blocking(move || run_held(&st, &job, trigger, fire_at, &running, &skipped));
+}
+
+/// Shows the run of `fire_at` alive every [`schedule::HEARTBEAT`] on a connection of its own,
+/// until the returned sender is dropped.
+fn heartbeat(state: &AppState, job: &str, fire_at: DateTime<Utc>) -> std::sync::mpsc::Sender<()> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let (url, job) = (state.db_url().to_string(), job.to_string());
+    std::thread::spawn(move || {
+        let mut store = None;
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            stopped.recv_timeout(schedule::HEARTBEAT)
         {
-            tracing::warn!("after job {}: writing snapshots: {e}", job.name);
+            if store.is_none() {
+                store = Store::open(&url).ok();
+            }
+            if let Some(s) = &mut store
+                && let Err(e) = s.beat_job_run(&job, fire_at, Utc::now())
+            {
+                tracing::warn!("job {job}: its sign of life was not stored: {e}");
+                store = None;
+            }
         }
     });
+    stop
+}
+
+/// Runs the job now; the caller holds `running`, which is released at the end.
+fn run_held(
+    st: &AppState,
+    job: &ScheduleJob,
+    trigger: Trigger,
+    fire_at: DateTime<Utc>,
+    running: &AtomicBool,
+    skipped: &AtomicU32,
+) {
+    let alive = heartbeat(st, &job.name, fire_at);
+    let cfg = st.config().clone();
+    let outcome = own_store(st).and_then(|mut store| {
+        let Some(run) = schedule::run_fire_time(&mut store, &cfg, job, trigger, fire_at)
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        let n = skipped.swap(0, Ordering::SeqCst);
+        if n > 0 {
+            let why = format!(
+                "{n} tick(s) skipped while the run started at {} was still going",
+                run.started_at
+                    .with_timezone(&cfg.plant.tz)
+                    .format("%H:%M:%S")
+            );
+            schedule::record_skip(&mut store, &job.name, &why).map_err(|e| e.to_string())?;
+        }
+        Ok(Some(run))
+    });
+    drop(alive);
+    let imported = matches!(&outcome, Ok(Some(run)) if run.files_imported > 0);
+    match outcome {
+        Ok(Some(run)) if run.error.is_some() => {
+            tracing::warn!("job {}: {}", job.name, run.error.unwrap_or_default())
+        }
+        Ok(None) => tracing::info!(
+            "job {}: the run due at {fire_at} is another instance's",
+            job.name
+        ),
+        Ok(Some(_)) => {}
+        Err(e) => tracing::warn!("job {}: {e}", job.name),
+    }
+    running.store(false, Ordering::SeqCst);
+    // New data: reload the engine (the board's cache goes with it) and store today's
+    // snapshots from it, as `gemba import` does.
+    if let Err(e) = st.refresh_if_changed() {
+        tracing::warn!("after job {}: {}", job.name, e.message);
+    } else if imported
+        && let Err(e) = own_store(st).and_then(|mut s| {
+            st.loaded()
+                .engine
+                .write_snapshots(&mut s)
+                .map_err(|e| e.to_string())
+        })
+    {
+        tracing::warn!("after job {}: writing snapshots: {e}", job.name);
+    }
+}
+
+/// Every [`schedule::STALE_AFTER`] / 2, takes over a run of the job whose instance stopped while it
+/// ran (killed): its fire time is run here, once across the instances.
+async fn take_over_forever(
+    state: AppState,
+    job: ScheduleJob,
+    running: Arc<AtomicBool>,
+    skipped: Arc<AtomicU32>,
+) {
+    loop {
+        tokio::time::sleep(schedule::STALE_AFTER / 2).await;
+        if running.swap(true, Ordering::SeqCst) {
+            continue;
+        }
+        let (st, job, running, skipped) =
+            (state.clone(), job.clone(), running.clone(), skipped.clone());
+        tokio::task::spawn_blocking(move || {
+            let now = Utc::now();
+            let stale = now - Duration::from_std(schedule::STALE_AFTER).unwrap_or_default();
+            let why = format!(
+                "the instance running it stopped (no sign of life for {} s); another instance ran its fire time again",
+                schedule::STALE_AFTER.as_secs()
+            );
+            match own_store(&st).and_then(|mut s| {
+                s.take_over_job_run(&job.name, stale, now, &why)
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok(Some(fire_at)) => {
+                    tracing::warn!("job {}: taking over the run due at {fire_at}", job.name);
+                    run_held(&st, &job, Trigger::Takeover, fire_at, &running, &skipped);
+                }
+                Ok(None) => running.store(false, Ordering::SeqCst),
+                Err(e) => {
+                    tracing::warn!("job {}: looking for a stopped run: {e}", job.name);
+                    running.store(false, Ordering::SeqCst);
+                }
+            }
+        });
+    }
 }
 
 async fn run_forever(state: AppState, job: ScheduleJob) {
     let running = Arc::new(AtomicBool::new(false));
     let skipped = Arc::new(AtomicU32::new(0));
+    tokio::spawn(take_over_forever(
+        state.clone(),
+        job.clone(),
+        running.clone(),
+        skipped.clone(),
+    ));
     let cfg = state.config().clone();
     let st = state.clone();
     let name = job.name.clone();

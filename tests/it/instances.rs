@@ -216,3 +216,78 @@ fn two_instances_run_each_fire_time_of_a_job_once() {
         assert_eq!(s.store().order_count().unwrap(), 6);
     });
 }
+
+#[test]
+fn a_fire_time_whose_instance_was_killed_is_run_by_another_within_a_minute() {
+    on_postgres(|| {
+        use crate::schedules::{big_file, config_with, drop_dir, job};
+        let s = Sandbox::new();
+        let drop = drop_dir(&s);
+        let cfg = config_with(&s, &job("drop", "* * * * * *", &drop, 0));
+        let mut db = postgres::Client::connect(&s.db_url(), postgres::NoTls).unwrap();
+        let mut a = Server::start(&s, &["--config", &cfg]);
+        big_file(&s, &drop);
+        // A starts importing the big file: kill it -9 in the middle.
+        let started = Instant::now();
+        let fire_at: i64 = loop {
+            let row = db
+                .query_opt(
+                    "SELECT fire_at FROM job_runs WHERE outcome = 'running' AND fire_at IS NOT NULL",
+                    &[],
+                )
+                .unwrap();
+            if let Some(row) = row {
+                break row.get(0);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "A never ran the job"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        a.child.kill().unwrap();
+        a.child.wait().unwrap();
+        let killed = Instant::now();
+        let _b = Server::start(&s, &["--config", &cfg]);
+        loop {
+            let taken: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM job_runs WHERE trigger = 'takeover' AND fire_at = $1",
+                    &[&fire_at],
+                )
+                .unwrap()
+                .get(0);
+            if taken == 1 {
+                break;
+            }
+            assert!(
+                killed.elapsed() < Duration::from_secs(60),
+                "no instance took the killed run's fire time over within a minute"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        eprintln!("taken over {:?} after the kill", killed.elapsed());
+        let dead = db
+            .query_one(
+                "SELECT outcome, error FROM job_runs WHERE trigger = 'schedule' AND outcome <> 'running' AND error LIKE '%stopped%'",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(dead.get::<_, String>(0), "failed");
+        let twice = db
+            .query(
+                "SELECT fire_at FROM job_runs WHERE fire_at IS NOT NULL GROUP BY fire_at HAVING count(*) > 1",
+                &[],
+            )
+            .unwrap();
+        assert!(twice.is_empty());
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while s.store().order_count().unwrap() < 150_000 {
+            assert!(
+                Instant::now() < deadline,
+                "the big file was not imported after the takeover"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+}

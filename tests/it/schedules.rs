@@ -212,7 +212,7 @@ fn a_missed_run_runs_at_start_up() {
 }
 
 /// A drop folder with a 150,000-order CSV, made by the demo generator.
-fn big_file(s: &Sandbox, dir: &Path) -> PathBuf {
+pub fn big_file(s: &Sandbox, dir: &Path) -> PathBuf {
     let tmp = s.path("big.csv.tmp");
     ok(&s.gemba(&["demo", "--csv", tmp.to_str().unwrap(), "--orders", "150000"]));
     let to = dir.join("big.csv");
