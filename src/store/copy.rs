@@ -240,6 +240,14 @@ pub(crate) const TABLES: &[Table] = &[
     },
 ];
 
+/// What a copy needs of the target's open load, in either engine.
+pub(crate) trait Load {
+    /// Writes a batch of rows into `t`, inside the load's transaction.
+    fn write(&mut self, t: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError>;
+    /// The rows `table` holds now, inside the load's transaction.
+    fn count(&mut self, table: &str) -> Result<u64, StoreError>;
+}
+
 /// What a copy moved: rows per table, as read from the source and counted in the target
 /// before its commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,38 +271,20 @@ pub fn copy(
         )));
     }
     let mut tables = Vec::new();
-    let read = |from: &mut Store, t: &Table, write: Rows<'_>| match &mut from.engine {
-        Engine::Sqlite(e) => e.read_table(t, write),
-        Engine::Postgres(e) => e.read_table(t, write),
-    };
     match &mut from.engine {
         Engine::Sqlite(e) => e.begin_read()?,
         Engine::Postgres(e) => e.begin_read()?,
     }
-    let result = (|| -> Result<(), StoreError> {
-        match &mut to.engine {
-            Engine::Sqlite(target) => {
-                let mut load = target.begin_load(force)?;
-                for t in TABLES {
-                    let n = read(from, t, &mut |rows| load.write(t, rows))?;
-                    check(t, n, load.count(t.name)?)?;
-                    progress(t.name, n);
-                    tables.push((t.name, n));
-                }
-                load.commit()
-            }
-            Engine::Postgres(target) => {
-                let mut load = target.begin_load(force)?;
-                for t in TABLES {
-                    let n = read(from, t, &mut |rows| load.write(t, rows))?;
-                    check(t, n, load.count(t.name)?)?;
-                    progress(t.name, n);
-                    tables.push((t.name, n));
-                }
-                load.commit()
-            }
-        }
-    })();
+    let result = match &mut to.engine {
+        Engine::Sqlite(target) => target.begin_load(force).and_then(|mut load| {
+            load_every_table(from, &mut load, progress, &mut tables)?;
+            load.commit()
+        }),
+        Engine::Postgres(target) => target.begin_load(force).and_then(|mut load| {
+            load_every_table(from, &mut load, progress, &mut tables)?;
+            load.commit()
+        }),
+    };
     let ended = match &mut from.engine {
         Engine::Sqlite(e) => e.end_read(),
         Engine::Postgres(e) => e.end_read(),
@@ -302,6 +292,26 @@ pub fn copy(
     result?;
     ended?;
     Ok(CopyReport { tables })
+}
+
+/// Every table of [`TABLES`] from `from` into `load`, each count checked before the next.
+fn load_every_table(
+    from: &mut Store,
+    load: &mut dyn Load,
+    progress: &mut dyn FnMut(&str, u64),
+    tables: &mut Vec<(&'static str, u64)>,
+) -> Result<(), StoreError> {
+    for t in TABLES {
+        let write: Rows<'_> = &mut |rows| load.write(t, rows);
+        let n = match &mut from.engine {
+            Engine::Sqlite(e) => e.read_table(t, write),
+            Engine::Postgres(e) => e.read_table(t, write),
+        }?;
+        check(t, n, load.count(t.name)?)?;
+        progress(t.name, n);
+        tables.push((t.name, n));
+    }
+    Ok(())
 }
 
 fn check(t: &Table, read: u64, written: u64) -> Result<(), StoreError> {

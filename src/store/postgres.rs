@@ -22,7 +22,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Row};
 
-use super::copy::{Rows, Table, Ty, Value};
+use super::copy::{Load, Rows, Table, Ty, Value};
 use super::{
     Action, ActionChange, ActionWrite, Huddle, ImportRun, JobRun, MAX_STORED_REJECTIONS, OrderRef,
     Page, RawOrder, Rejection, RunCounts, RunMeta, SafetyRow, StoreError, from_ms, split_orders,
@@ -1849,14 +1849,14 @@ pub struct LoadTx<'s> {
     tx: OpenTx<'s>,
 }
 
-impl LoadTx<'_> {
-    pub fn count(&mut self, table: &str) -> Result<u64, StoreError> {
+impl Load for LoadTx<'_> {
+    fn count(&mut self, table: &str) -> Result<u64, StoreError> {
         let sql = format!("SELECT count(*) FROM {table}");
         self.tx
             .within(|c| Ok(c.query_one(&sql, &[])?.get::<_, i64>(0) as u64))
     }
 
-    pub fn write(&mut self, t: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    fn write(&mut self, t: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError> {
         let names: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
         let types: Vec<Type> = t.columns.iter().map(|c| ty(c.1)).collect();
         let sql = format!(
@@ -1872,7 +1872,9 @@ impl LoadTx<'_> {
             writer.finish().map(|_| ())
         })
     }
+}
 
+impl LoadTx<'_> {
     /// Commits the copy; the generated ids carry on after the copied ones.
     pub fn commit(self) -> Result<(), StoreError> {
         let mut sql = String::new();

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::copy::{Rows, Table, Ty, Value};
+use super::copy::{Load, Rows, Table, Ty, Value};
 use super::{
     Action, ActionChange, ActionWrite, Huddle, ImportRun, JobRun, MAX_STORED_REJECTIONS, OrderRef,
     Page, RawOrder, Rejection, RunCounts, RunMeta, SafetyRow, StoreError, from_ms, split_orders,
@@ -1363,7 +1363,7 @@ impl Sqlite {
             source,
         };
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-        let tx = LoadTx {
+        let mut tx = LoadTx {
             conn: &self.conn,
             url,
             done: false,
@@ -1429,7 +1429,15 @@ impl LoadTx<'_> {
         }
     }
 
-    pub fn count(&self, table: &str) -> Result<u64, StoreError> {
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(self.err())?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Load for LoadTx<'_> {
+    fn count(&mut self, table: &str) -> Result<u64, StoreError> {
         self.conn
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
                 r.get::<_, i64>(0)
@@ -1438,7 +1446,7 @@ impl LoadTx<'_> {
             .map_err(self.err())
     }
 
-    pub fn write(&mut self, t: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    fn write(&mut self, t: &Table, rows: &[Vec<Value>]) -> Result<(), StoreError> {
         let names: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
         let marks = vec!["?"; names.len()].join(", ");
         let mut stmt = self
@@ -1453,12 +1461,6 @@ impl LoadTx<'_> {
             stmt.execute(rusqlite::params_from_iter(row.iter()))
                 .map_err(self.err())?;
         }
-        Ok(())
-    }
-
-    pub fn commit(mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("COMMIT").map_err(self.err())?;
-        self.done = true;
         Ok(())
     }
 }
