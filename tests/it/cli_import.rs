@@ -659,9 +659,58 @@ fn a_hashed_id_is_stable_and_a_changed_row_is_a_new_order() {
     );
 }
 
+#[test]
+fn a_store_is_copied_and_backed_up_through_the_cli() {
+    let s = Sandbox::new();
+    ok(&s.gemba(&["demo", "--days", "30", "--orders-per-day", "5"]));
+    let orders = s.store().order_count().unwrap();
+    let other = format!("sqlite:{}", s.path("copy.db").display());
+    let out = ok(&s.gemba(&["store", "copy", "--to", &other]));
+    assert!(
+        out.contains("orders") && out.contains("every table's count was checked"),
+        "{out}"
+    );
+    assert_eq!(
+        gemba::store::Store::open(&other)
+            .unwrap()
+            .order_count()
+            .unwrap(),
+        orders
+    );
+    let refused = fails(&s.gemba(&["store", "copy", "--to", &other]));
+    assert!(
+        refused.contains("not empty") && refused.contains("--force"),
+        "{refused}"
+    );
+    ok(&s.gemba(&["store", "copy", "--to", &other, "--force"]));
+    let same = fails(&s.gemba(&["store", "copy", "--to", &s.db_url()]));
+    assert!(same.contains("the same store"), "{same}");
+    // A backup of a SQLite store; a PostgreSQL store is backed up with pg_dump.
+    let backup = s.path("backup.db");
+    let out = s.gemba_env(
+        &["store", "backup", backup.to_str().unwrap()],
+        &[("GEMBA_DB", &other)],
+    );
+    assert!(ok(&out).contains(&format!("({orders} orders)")));
+    let again = fails(&s.gemba_env(
+        &["store", "backup", backup.to_str().unwrap()],
+        &[("GEMBA_DB", &other)],
+    ));
+    assert!(again.contains("--force"), "{again}");
+    if s.db_url().starts_with("postgres") {
+        let pg = fails(&s.gemba(&["store", "backup", s.path("pg.db").to_str().unwrap()]));
+        assert!(pg.contains("pg_dump"), "{pg}");
+    }
+}
+
 /// The same tests with the store on PostgreSQL (a database of their own on `GEMBA_TEST_PG`).
 mod on_postgres {
     use crate::support::on_postgres;
+
+    #[test]
+    fn a_store_is_copied_and_backed_up_through_the_cli() {
+        on_postgres(super::a_store_is_copied_and_backed_up_through_the_cli);
+    }
 
     #[test]
     fn generic_profile_reads_mixed_dates_quotes_and_line_breaks() {
