@@ -364,6 +364,38 @@ pub struct AuthSettings {
     /// Nobody may write, logged in or not.
     #[serde(default)]
     pub read_only: bool,
+    /// The reverse proxies in front of Gemba (addresses or networks, `10.0.0.5`,
+    /// `10.1.0.0/16`) whose `X-Forwarded-For` is believed: the login throttle counts the client
+    /// a trusted proxy names, not the proxy. Without it the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<TrustedProxy>,
+}
+
+/// An address or network of `[auth] trusted_proxies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl TryFrom<String> for TrustedProxy {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<TrustedProxy, String> {
+        let t = text.trim();
+        t.parse::<ipnet::IpNet>()
+            .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(TrustedProxy)
+            .map_err(|_| {
+                format!(
+                    "`{text}` is not an IP address or network (e.g. `10.0.0.5` or `10.1.0.0/16`)"
+                )
+            })
+    }
+}
+
+impl TrustedProxy {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.contains(&ip)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -796,5 +828,30 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.crews[0].capacity_hours_per_week(), 300.0);
         assert_eq!(cfg.defaults.estimate_for(Kind::Emergency), 2.0);
+    }
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let cfg = Config::parse(
+            "[plant]\nname = \"x\"\n[auth]\ntrusted_proxies = [\"10.0.0.5\", \"10.1.0.0/16\", \"::1\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let p = &cfg.auth.unwrap().trusted_proxies;
+        assert!(p[0].contains("10.0.0.5".parse().unwrap()));
+        assert!(!p[0].contains("10.0.0.6".parse().unwrap()));
+        assert!(p[1].contains("10.1.200.3".parse().unwrap()));
+        assert!(p[2].contains("::1".parse().unwrap()));
+        let err = Config::parse(
+            "[plant]\nname = \"x\"\n[auth]\ntrusted_proxies = [\"10.0.0.300\"]\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("t.toml")
+                && err.contains("trusted_proxies")
+                && err.contains("`10.0.0.300`"),
+            "{err}"
+        );
     }
 }

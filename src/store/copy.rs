@@ -238,6 +238,13 @@ pub(crate) const TABLES: &[Table] = &[
         appended: false,
         identity: true,
     },
+    Table {
+        name: "login_failures",
+        columns: &[("address", Text), ("at", Int)],
+        key: "address, at",
+        appended: false,
+        identity: false,
+    },
 ];
 
 /// What a copy needs of the target's open load, in either engine.

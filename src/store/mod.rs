@@ -745,6 +745,33 @@ impl Store {
         on_mut!(self, e => e.huddles(board, limit))
     }
 
+    /// Counts a failed login from `address` (the client's address) at `at`, forgets every
+    /// failure before `forget_before`, and answers the address's failures kept, this one
+    /// included. Every instance on the store counts into the same table, so a throttle holds
+    /// across instances and restarts.
+    pub fn record_login_failure(
+        &mut self,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        on_mut!(self, e => e.record_login_failure(address, at, forget_before))
+    }
+
+    /// The failed logins from `address` at or after `since`.
+    pub fn login_failures(
+        &mut self,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        on_mut!(self, e => e.login_failures(address, since))
+    }
+
+    /// Forgets the failed logins from `address` (it has just logged in).
+    pub fn clear_login_failures(&mut self, address: &str) -> Result<(), StoreError> {
+        on_mut!(self, e => e.clear_login_failures(address))
+    }
+
     /// Records the start of a job run; `finish_job_run` completes it.
     pub fn start_job_run(
         &mut self,

@@ -199,6 +199,13 @@ CREATE UNIQUE INDEX job_runs_fire ON job_runs (job, fire_at);
     r#"
 ALTER TABLE job_runs ADD COLUMN heartbeat_at BIGINT;
 "#,
+    r#"
+CREATE TABLE login_failures (
+    address TEXT COLLATE "C" NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_address ON login_failures (address, at);
+"#,
 ];
 
 /// The advisory lock migrations run under ("gemba" in ASCII).
@@ -1365,6 +1372,59 @@ impl Postgres {
             )
             .map_err(err)?;
             Ok(Some(from_ms(fire_at)))
+        })
+    }
+
+    pub fn record_login_failure(
+        &mut self,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        self.in_tx(|tx, err| {
+            tx.execute(
+                "DELETE FROM login_failures WHERE at < $1",
+                &[&ms(forget_before)],
+            )
+            .map_err(err)?;
+            tx.execute(
+                "INSERT INTO login_failures (address, at) VALUES ($1, $2)",
+                &[&address, &ms(at)],
+            )
+            .map_err(err)?;
+            let n: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM login_failures WHERE address = $1",
+                    &[&address],
+                )
+                .map_err(err)?
+                .get(0);
+            Ok(n as u32)
+        })
+    }
+
+    pub fn login_failures(
+        &mut self,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        self.call(|c, err| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM login_failures WHERE address = $1 AND at >= $2",
+                    &[&address, &ms(since)],
+                )
+                .map_err(err)?
+                .get(0);
+            Ok(n as u32)
+        })
+    }
+
+    pub fn clear_login_failures(&mut self, address: &str) -> Result<(), StoreError> {
+        self.call(|c, err| {
+            c.execute("DELETE FROM login_failures WHERE address = $1", &[&address])
+                .map_err(err)?;
+            Ok(())
         })
     }
 

@@ -178,6 +178,13 @@ CREATE UNIQUE INDEX job_runs_fire ON job_runs (job, fire_at);
     r#"
 ALTER TABLE job_runs ADD COLUMN heartbeat_at INTEGER;
 "#,
+    r#"
+CREATE TABLE login_failures (
+    address TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX login_failures_address ON login_failures (address, at);
+"#,
 ];
 
 const INSERT_REJECTION: &str =
@@ -1057,6 +1064,63 @@ impl Sqlite {
             .query_map(params![from, to], safety_from_row)
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+impl Sqlite {
+    pub fn record_login_failure(
+        &mut self,
+        address: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let url = self.url.as_str();
+        let err = |source| StoreError::Sqlite {
+            url: url.to_string(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute(
+            "DELETE FROM login_failures WHERE at < ?1",
+            params![ms(forget_before)],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "INSERT INTO login_failures (address, at) VALUES (?1, ?2)",
+            params![address, ms(at)],
+        )
+        .map_err(err)?;
+        let n: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM login_failures WHERE address = ?1",
+                params![address],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n as u32)
+    }
+
+    pub fn login_failures(&self, address: &str, since: DateTime<Utc>) -> Result<u32, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM login_failures WHERE address = ?1 AND at >= ?2",
+                params![address, ms(since)],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        Ok(n as u32)
+    }
+
+    pub fn clear_login_failures(&self, address: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM login_failures WHERE address = ?1",
+                params![address],
+            )
+            .map_err(self.err())?;
+        Ok(())
     }
 }
 

@@ -207,6 +207,9 @@ fn fill(store: &mut Store) {
         .unwrap();
     store.finish_run(run, RunCounts::default(), None).unwrap();
     store
+        .record_login_failure("203.0.113.7", at(80), at(0))
+        .unwrap();
+    store
         .put_snapshots(
             NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
             &[("plant".into(), "{\"x\":1}".into())],
@@ -228,6 +231,7 @@ struct Everything {
     file: Option<String>,
     watermark: Option<DateTime<Utc>>,
     snapshots: Vec<(NaiveDate, String, String)>,
+    login_failures: u32,
 }
 
 fn everything(store: &mut Store) -> Everything {
@@ -252,6 +256,7 @@ fn everything(store: &mut Store) -> Everything {
         file: store.imported_file("abc123").unwrap(),
         watermark: store.watermark("maximo").unwrap(),
         snapshots: store.snapshots().unwrap(),
+        login_failures: store.login_failures("203.0.113.7", at(0)).unwrap(),
     }
 }
 
@@ -580,6 +585,23 @@ both! {
         assert_eq!(store.job_runs(Some("nightly"), 10).unwrap().len(), 4);
     }
 
+    /// Failed logins count per address across a window; older ones are forgotten on the next
+    /// failure, and a login clears its address.
+    fn login_failures_count_per_address_and_are_forgotten(store: &mut Store) {
+        let (ana, bo) = ("198.51.100.1", "198.51.100.2");
+        assert_eq!(store.login_failures(ana, at(0)).unwrap(), 0);
+        assert_eq!(store.record_login_failure(ana, at(10), at(0)).unwrap(), 1);
+        assert_eq!(store.record_login_failure(ana, at(20), at(0)).unwrap(), 2);
+        assert_eq!(store.record_login_failure(bo, at(30), at(0)).unwrap(), 1);
+        assert_eq!(store.login_failures(ana, at(0)).unwrap(), 2);
+        assert_eq!(store.login_failures(ana, at(15)).unwrap(), 1, "since is inclusive of later ones only");
+        // A failure at 40 forgets everything before 25, of every address.
+        assert_eq!(store.record_login_failure(bo, at(40), at(25)).unwrap(), 2);
+        assert_eq!(store.login_failures(ana, at(0)).unwrap(), 0);
+        store.clear_login_failures(bo).unwrap();
+        assert_eq!(store.login_failures(bo, at(0)).unwrap(), 0);
+    }
+
     /// Snapshots are stored per day and scope, replaced on the same day.
     fn snapshots(store: &mut Store) {
         let d1 = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
@@ -680,7 +702,8 @@ fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
     conn.execute_batch(
         "ALTER TABLE orders DROP COLUMN cost; ALTER TABLE orders DROP COLUMN failure_code; \
          DROP INDEX job_runs_fire; ALTER TABLE job_runs DROP COLUMN fire_at; \
-         ALTER TABLE job_runs DROP COLUMN heartbeat_at; PRAGMA user_version = 5;",
+         ALTER TABLE job_runs DROP COLUMN heartbeat_at; DROP TABLE login_failures; \
+         PRAGMA user_version = 5;",
     )
     .unwrap();
     drop(conn);

@@ -2,16 +2,15 @@
 //! (a closed plant network); with it, writing needs a session: a user of the config with an
 //! argon2-hashed password, or the shared board token for the TV (`GEMBA_BOARD_TOKEN`). Sessions
 //! are HMAC-signed cookies (HttpOnly, SameSite=Strict), forms carry a CSRF token tied to the
-//! session, failed logins are rate-limited per address, and `read_only` stops every write.
+//! session, failed logins are counted in the store per client address (so the throttle holds
+//! across instances and restarts; behind `[auth] trusted_proxies` the address the proxy
+//! forwards), and `read_only` stops every write.
 //! Scripts write through the API with `Authorization: Bearer $GEMBA_API_TOKEN`.
 //!
 //! Secrets come from the environment only: `GEMBA_SESSION_KEY` (else a random key per start,
 //! so sessions end with the process), `GEMBA_BOARD_TOKEN`, `GEMBA_API_TOKEN`.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::extract::{ConnectInfo, Query, State};
@@ -25,25 +24,24 @@ use sha2::Sha256;
 use super::layout::{self, Nav};
 use super::params::{CsrfForm, local_path};
 use super::{AppError, AppState};
-use crate::config::Config;
+use crate::config::{Config, TrustedProxy};
 
 pub const SESSION_COOKIE: &str = "gemba_session";
 /// How long a login lasts: a shift and a half.
 const SESSION_HOURS: i64 = 12;
-/// Failed logins allowed per address within [`FAILURE_WINDOW`].
+/// Failed logins allowed per client address within [`FAILURE_MINUTES`].
 const MAX_FAILURES: u32 = 5;
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+const FAILURE_MINUTES: i64 = 15;
 /// Who a change is recorded as while no login is configured.
 pub const WHO_WITHOUT_LOGIN: &str = "board (no login configured)";
 pub const WHO_BOARD_TOKEN: &str = "board token";
 pub const WHO_API_TOKEN: &str = "API token";
 
-/// The secrets and the login throttle of one server process.
+/// The secrets of one server process.
 pub struct Auth {
     key: Vec<u8>,
     board_token: Option<String>,
     api_token: Option<String>,
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
 }
 
 fn env_secret(name: &str) -> Option<String> {
@@ -72,7 +70,6 @@ impl Auth {
             key,
             board_token: env_secret("GEMBA_BOARD_TOKEN"),
             api_token: env_secret("GEMBA_API_TOKEN"),
-            failures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -114,19 +111,40 @@ impl Auth {
             .next()
             .map(|(_, v)| v.into_owned())
     }
+}
 
-    /// Counts a failed login; true while the address is still allowed to try.
-    fn allow(&self, ip: IpAddr) -> bool {
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        f.get(&ip).is_none_or(|(n, _)| *n < MAX_FAILURES)
+/// The address a request comes from, as the login throttle counts it: the peer's, unless the
+/// peer is a trusted proxy; then `X-Forwarded-For` is read from the right (each proxy appends
+/// the address it saw) past every trusted proxy, and the first address that is not one is the
+/// client. What lies left of it was written by the client itself and is not believed; an entry
+/// that is not an address ends the walk at the last address read.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[TrustedProxy]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.contains(ip));
+    let mut client = peer.to_canonical();
+    if !is_trusted(client) {
+        return client;
     }
-
-    fn failed(&self, ip: IpAddr) {
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let e = f.entry(ip).or_insert((0, Instant::now()));
-        e.0 += 1;
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        let Some(ip) = hop
+            .parse::<IpAddr>()
+            .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()))
+            .ok()
+        else {
+            break;
+        };
+        client = ip.to_canonical();
+        if !is_trusted(client) {
+            break;
+        }
     }
+    client
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -313,17 +331,20 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     axum::Form(f): axum::Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let auth = state.auth();
-    if state.config().auth.is_none() {
+    let Some(settings) = &state.config().auth else {
         return Ok(Redirect::to(local(&f.next)).into_response());
-    }
+    };
     if !same(&auth.csrf(""), &f.csrf) {
         return Err(stale_form());
     }
-    let ip = peer.ip();
-    if !auth.allow(ip) {
+    let client = client_address(peer.ip(), &headers, &settings.trusted_proxies).to_string();
+    let now = chrono::Utc::now();
+    let window_start = now - chrono::Duration::minutes(FAILURE_MINUTES);
+    if state.with_store(|s| s.login_failures(&client, window_start))? >= MAX_FAILURES {
         let mut r = login_page(
             &state,
             &f.next,
@@ -355,13 +376,16 @@ pub async fn login(
     .await
     .map_err(|e| AppError::internal(e.to_string()))?;
     let Some(who) = who else {
-        auth.failed(ip);
-        tracing::warn!("failed login from {ip}");
+        let n = state.with_store(|s| s.record_login_failure(&client, now, window_start))?;
+        tracing::warn!(
+            "failed login from {client} ({n} of {MAX_FAILURES} in {FAILURE_MINUTES} minutes)"
+        );
         let mut r =
             login_page(&state, &f.next, Some("Wrong name, password or token."))?.into_response();
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         return Ok(r);
     };
+    state.with_store(|s| s.clear_login_failures(&client))?;
     let expires = chrono::Utc::now().timestamp() + SESSION_HOURS * 3600;
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
@@ -402,7 +426,6 @@ mod tests {
             key: b"0123456789abcdef0123456789abcdef".to_vec(),
             board_token: None,
             api_token: None,
-            failures: Mutex::new(HashMap::new()),
         }
     }
 
@@ -428,19 +451,68 @@ mod tests {
         assert_ne!(a.csrf("Ana"), a.csrf("Bob"), "CSRF tokens are per user");
     }
 
-    #[test]
-    fn failed_logins_are_throttled_per_address() {
-        let a = auth();
-        let ip: IpAddr = "10.0.0.7".parse().unwrap();
-        for _ in 0..MAX_FAILURES {
-            assert!(a.allow(ip));
-            a.failed(ip);
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
         }
-        assert!(!a.allow(ip));
-        assert!(
-            a.allow("10.0.0.8".parse().unwrap()),
-            "other addresses may still try"
+        h
+    }
+
+    fn proxies(list: &[&str]) -> Vec<TrustedProxy> {
+        list.iter()
+            .map(|p| TrustedProxy::try_from(p.to_string()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_untrusted_address() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = ip("10.0.0.5");
+        let trusted = proxies(&["10.0.0.5", "10.9.0.0/16"]);
+        // No trusted proxy: the header is anybody's word.
+        assert_eq!(
+            client_address(proxy, &forwarded(&["203.0.113.7"]), &[]),
+            proxy
         );
+        assert_eq!(
+            client_address(ip("198.51.100.1"), &forwarded(&["203.0.113.7"]), &trusted),
+            ip("198.51.100.1"),
+            "an untrusted peer's header is ignored"
+        );
+        assert_eq!(
+            client_address(proxy, &forwarded(&["203.0.113.7"]), &trusted),
+            ip("203.0.113.7")
+        );
+        // A client's own X-Forwarded-For is left of the address the proxy appended.
+        assert_eq!(
+            client_address(proxy, &forwarded(&["1.1.1.1, 203.0.113.7"]), &trusted),
+            ip("203.0.113.7")
+        );
+        // Two proxies: the inner one is trusted too, across two header lines.
+        assert_eq!(
+            client_address(proxy, &forwarded(&["203.0.113.7", "10.9.3.4"]), &trusted),
+            ip("203.0.113.7")
+        );
+        // Ports and IPv6 forms, and an IPv4-mapped peer.
+        assert_eq!(
+            client_address(proxy, &forwarded(&["[2001:db8::1]:4711"]), &trusted),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            client_address(
+                ip("::ffff:10.0.0.5"),
+                &forwarded(&["203.0.113.9:80"]),
+                &trusted
+            ),
+            ip("203.0.113.9")
+        );
+        // Garbage or nothing past the proxies: the last address read.
+        assert_eq!(
+            client_address(proxy, &forwarded(&["junk, 10.9.0.1"]), &trusted),
+            ip("10.9.0.1")
+        );
+        assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted), proxy);
     }
 
     #[test]

@@ -93,11 +93,24 @@ pub async fn post(
 
 /// Logs in through the login form; the session cookie (`name=value`) or the failed response.
 pub async fn login(s: &Server, fields: &[(&str, &str)]) -> Result<String, reqwest::Response> {
+    login_via(s, None, fields).await
+}
+
+/// As [`login`], through a proxy that forwards `X-Forwarded-For: forwarded`.
+pub async fn login_via(
+    s: &Server,
+    forwarded: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Result<String, reqwest::Response> {
     let page = get(s, "/login", "").await;
     let csrf = csrf_of(&page);
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(fields);
-    let r = post(s, "/login", "", &form).await;
+    let mut request = client().post(s.url("/login")).form(&form);
+    if let Some(f) = forwarded {
+        request = request.header("x-forwarded-for", f);
+    }
+    let r = request.send().await.unwrap();
     if r.status() != StatusCode::SEE_OTHER {
         return Err(r);
     }
@@ -274,6 +287,62 @@ async fn failed_logins_are_throttled() {
         "even the right password waits"
     );
     assert_eq!(r.headers()["retry-after"], "900");
+}
+
+/// Behind a trusted proxy the throttle counts the client the proxy names; the count is in the
+/// store, so a restart does not reset it; a proxy that is not trusted is one client, whatever
+/// its header says.
+#[tokio::test]
+async fn the_throttle_counts_the_forwarded_client_and_outlives_a_restart() {
+    let s = Sandbox::new();
+    ok(&s.gemba(&["demo", "--days", "30", "--orders-per-day", "5"]));
+    let path = config_with_login(&s, false);
+    let trusting = std::fs::read_to_string(&path).unwrap() + "trusted_proxies = [\"127.0.0.1\"]\n";
+    std::fs::write(&path, trusting).unwrap();
+    let args = ["--config", path.to_str().unwrap()];
+    let server = Server::start(&s, &args);
+    let wrong = [("name", "ana"), ("password", "guess")];
+    let right = [("name", "ana"), ("password", "correct horse")];
+    // The client's own header word is left of what the proxy appended: not believed.
+    for i in 0..5 {
+        let spoofed = format!("192.0.2.{i}, 203.0.113.7");
+        let r = login_via(&server, Some(&spoofed), &wrong)
+            .await
+            .unwrap_err();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = login_via(&server, Some("203.0.113.7"), &right)
+        .await
+        .unwrap_err();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    login_via(&server, Some("203.0.113.8"), &right)
+        .await
+        .expect("another client behind the same proxy logs in");
+    drop(server);
+    let server = Server::start(&s, &args);
+    let r = login_via(&server, Some("203.0.113.7"), &right)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the failures are in the store, not in the process"
+    );
+    drop(server);
+
+    // Without trusted_proxies the header is ignored: every failure is the peer's.
+    let path = config_with_login(&s, false);
+    let server = Server::start(&s, &["--config", path.to_str().unwrap()]);
+    for i in 0..5 {
+        let r = login_via(&server, Some(&format!("198.51.100.{i}")), &wrong)
+            .await
+            .unwrap_err();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = login_via(&server, Some("198.51.100.99"), &right)
+        .await
+        .unwrap_err();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

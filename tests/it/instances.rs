@@ -150,6 +150,19 @@ async fn two_instances() {
         actions.contains("after it") && !actions.contains("during the outage"),
         "{actions}"
     );
+
+    // The login throttle is counted in the database: five failures on A, and B refuses the
+    // sixth try, even with the right password.
+    for _ in 0..5 {
+        let r = login(&a, &[("name", "ana"), ("password", "guess")])
+            .await
+            .unwrap_err();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = login(&b, &[("name", "ana"), ("password", "correct horse")])
+        .await
+        .unwrap_err();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[test]
