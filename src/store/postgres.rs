@@ -8,7 +8,8 @@
 //! - Migrations are numbered as SQLite's (entry N here is entry N there) and run in one
 //!   transaction under an advisory lock: instances starting together migrate once.
 //! - An import streams its rows with `COPY … FROM STDIN (FORMAT binary)` into a temporary table,
-//!   then upserts them, leaving unchanged rows untouched; it is one transaction, as on SQLite.
+//!   then upserts them, leaving unchanged rows untouched; it is one transaction, as on SQLite. A
+//!   first import of a source copies straight into `orders` until a chunk meets a stored key.
 //! - Every commit that brings new data notifies the channel `gemba_data`.
 //! - Errors name host, port and database, never the password; a lost connection is opened again
 //!   at the next call (never inside a transaction: that one fails whole).
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::config::Host;
+use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Row};
@@ -724,7 +726,7 @@ impl Postgres {
         meta: &RunMeta,
         replace_source: bool,
     ) -> Result<ImportTx<'_>, StoreError> {
-        let run_id = self.call(|c, err| {
+        let (run_id, straight) = self.call(|c, err| {
             c.batch_execute("BEGIN").map_err(err)?;
             let started = (|| {
                 let id: i64 = c
@@ -737,10 +739,16 @@ impl Postgres {
                     c.execute("DELETE FROM orders WHERE source = $1", &[&meta.source])?;
                 }
                 create_import_rows(c)?;
-                Ok(id)
+                let first: bool = c
+                    .query_one(
+                        "SELECT NOT EXISTS (SELECT 1 FROM orders WHERE source = $1)",
+                        &[&meta.source],
+                    )?
+                    .get(0);
+                Ok((id, first))
             })();
             match started {
-                Ok(id) => Ok(id),
+                Ok(started) => Ok(started),
                 Err(e) => {
                     let _ = c.batch_execute("ROLLBACK");
                     Err(err(e))
@@ -756,6 +764,7 @@ impl Postgres {
             rejections: Vec::new(),
             stored_rejections: 0,
             run_id,
+            straight,
         })
     }
 
@@ -1570,19 +1579,62 @@ fn create_import_rows(c: &mut impl postgres::GenericClient) -> Result<(), postgr
     )
 }
 
+/// Writes one chunk of an import. While `straight`, the chunk is copied straight into `orders`
+/// under a savepoint: a first import of a source (into an empty store, or a new source) is then
+/// one COPY per chunk, with neither the temporary table nor the upsert. The first chunk that
+/// meets a key already there (stored by an earlier chunk, repeated inside the chunk, or
+/// committed meanwhile by another import of the source) is rolled back to the savepoint and
+/// upserted instead, and so is every chunk after it: the outcome is the upsert's in every case.
+fn write_chunk(
+    c: &mut impl postgres::GenericClient,
+    orders: &[WorkOrder],
+    straight: &mut bool,
+) -> Result<(), postgres::Error> {
+    if *straight {
+        c.batch_execute("SAVEPOINT straight")?;
+        match copy_orders(c, orders, "orders", false) {
+            Ok(()) => return c.batch_execute("RELEASE SAVEPOINT straight"),
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                c.batch_execute("ROLLBACK TO SAVEPOINT straight")?;
+                *straight = false;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    upsert_chunk(c, orders)
+}
+
 /// Copies `orders` into `import_rows` and upserts them: the last of a repeated key wins, and a
 /// stored order whose every field is as imported is not written at all.
 fn upsert_chunk(
     c: &mut impl postgres::GenericClient,
     orders: &[WorkOrder],
 ) -> Result<(), postgres::Error> {
+    copy_orders(c, orders, "import_rows", true)?;
+    c.batch_execute(&upsert_sql())?;
+    c.batch_execute("TRUNCATE import_rows")
+}
+
+/// One binary COPY of `orders` into `table`, with each row's place in the chunk as `seq` when
+/// `with_seq` (the temporary table's last column).
+fn copy_orders(
+    c: &mut impl postgres::GenericClient,
+    orders: &[WorkOrder],
+    table: &str,
+    with_seq: bool,
+) -> Result<(), postgres::Error> {
+    let (seq_column, columns) = if with_seq {
+        (", seq", ORDER_TYPES.len())
+    } else {
+        ("", ORDER_TYPES.len() - 1)
+    };
     let writer = c.copy_in(&format!(
-        "COPY import_rows ({ORDER_COLUMNS}, seq) FROM STDIN (FORMAT binary)"
+        "COPY {table} ({ORDER_COLUMNS}{seq_column}) FROM STDIN (FORMAT binary)"
     ))?;
-    let mut writer = BinaryCopyInWriter::new(writer, &ORDER_TYPES);
+    let mut writer = BinaryCopyInWriter::new(writer, &ORDER_TYPES[..columns]);
     for (seq, o) in orders.iter().enumerate() {
         let ms_opt = |t: Option<DateTime<Utc>>| t.map(ms);
-        writer.write(&[
+        let row: [&(dyn ToSql + Sync); 26] = [
             &o.source,
             &o.id,
             &o.title,
@@ -1609,11 +1661,11 @@ fn upsert_chunk(
             &o.cost,
             &o.failure_code,
             &(seq as i64),
-        ])?;
+        ];
+        writer.write(&row[..columns])?;
     }
     writer.finish()?;
-    c.batch_execute(&upsert_sql())?;
-    c.batch_execute("TRUNCATE import_rows")
+    Ok(())
 }
 
 fn upsert_sql() -> String {
@@ -1720,6 +1772,9 @@ pub struct ImportTx<'s> {
     rejections: Vec<Rejection>,
     stored_rejections: usize,
     run_id: i64,
+    /// The source had no orders when the import began, and no chunk has met a stored key yet:
+    /// chunks are copied straight into `orders` (see [`write_chunk`]).
+    straight: bool,
 }
 
 impl ImportTx<'_> {
@@ -1727,7 +1782,8 @@ impl ImportTx<'_> {
         self.pending.push(o);
         if self.pending.len() == CHUNK_ROWS {
             let chunk = std::mem::take(&mut self.pending);
-            self.tx.within(|c| upsert_chunk(c, &chunk))?;
+            let straight = &mut self.straight;
+            self.tx.within(|c| write_chunk(c, &chunk, straight))?;
             self.pending = chunk;
             self.pending.clear();
         }
@@ -1748,11 +1804,12 @@ impl ImportTx<'_> {
             pending,
             rejections,
             run_id,
+            mut straight,
             ..
         } = self;
         tx.commit(|c| {
             if !pending.is_empty() {
-                upsert_chunk(c, &pending)?;
+                write_chunk(c, &pending, &mut straight)?;
             }
             copy_rejections(c, run_id, &rejections)?;
             c.execute(

@@ -398,6 +398,46 @@ both! {
         assert_eq!(store.order_count().unwrap(), n - 2);
     }
 
+    /// A first import of a source is copied straight in on PostgreSQL until a chunk meets a
+    /// stored key: one stored by an earlier chunk, then one repeated inside a later chunk. The
+    /// outcome is the upsert's (the last wins), every field kept, and a second source's first
+    /// import beside a stored one goes straight in too.
+    fn a_first_import_keeps_the_last_of_a_key_repeated_across_chunks(store: &mut Store) {
+        let n = 50_000;
+        let mut tx = store.begin_import(&csv_run(), false).unwrap();
+        for i in 0..n {
+            let (id, title) = match i {
+                100 => ("dup".to_string(), "first chunk"),
+                20_000 => ("dup".to_string(), "second chunk"),
+                35_000 => ("again".to_string(), "third chunk, first"),
+                36_000 => ("again".to_string(), "third chunk, last"),
+                _ => (format!("o{i:05}"), "x"),
+            };
+            tx.upsert(order(&id, title)).unwrap();
+        }
+        tx.upsert(full("whole")).unwrap();
+        tx.commit(RunCounts { read: n + 1, upserted: n + 1, rejected: 0 }).unwrap();
+        assert_eq!(store.order_count().unwrap(), n - 1);
+        let title = |store: &mut Store, source: &str, id: &str| {
+            let orders = store.orders().unwrap();
+            orders.into_iter().find(|o| o.source == source && o.id == id).unwrap().title
+        };
+        assert_eq!(title(store, "s", "dup"), "second chunk");
+        assert_eq!(title(store, "s", "again"), "third chunk, last");
+        let orders = store.orders().unwrap();
+        assert_eq!(orders.iter().find(|o| o.id == "whole").unwrap(), &full("whole"));
+        let mut other = csv_run();
+        other.source = "other".into();
+        let mut tx = store.begin_import(&other, false).unwrap();
+        let mut o = order("o00001", "the other source's");
+        o.source = "other".into();
+        tx.upsert(o).unwrap();
+        tx.commit(RunCounts { read: 1, upserted: 1, rejected: 0 }).unwrap();
+        assert_eq!(store.order_count().unwrap(), n);
+        assert_eq!(title(store, "s", "o00001"), "x");
+        assert_eq!(title(store, "other", "o00001"), "the other source's");
+    }
+
     /// Orders stream in bytewise key order, and a skipped key is left out.
     fn orders_scan_in_key_order_and_skip(store: &mut Store) {
         import(store, vec![order("b", "1"), order("B", "2"), order("a", "3"), order("é", "4")]);
