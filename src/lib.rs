@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod huddle;
 pub mod import;
+pub mod lsw;
 pub mod mapping;
 pub mod metrics;
 pub mod model;
