@@ -309,16 +309,22 @@ fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
+/// The error of a SQLite call, naming the store's URL. A function of the URL alone (not of the
+/// engine), so it can be held while the connection is borrowed for a transaction.
+fn sqlite_err(url: &str) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+    move |source| StoreError::Sqlite {
+        url: url.to_string(),
+        source,
+    }
+}
+
 fn ms_opt(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(ms)
 }
 
 impl Sqlite {
     pub fn open(url: &str, path: &str) -> Result<Sqlite, StoreError> {
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(url);
         let mut conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
@@ -358,11 +364,8 @@ impl Sqlite {
         &self.url
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite {
-            url: self.url.clone(),
-            source,
-        }
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+        sqlite_err(&self.url)
     }
 
     pub fn begin_import(
@@ -371,10 +374,7 @@ impl Sqlite {
         replace_source: bool,
     ) -> Result<ImportTx<'_>, StoreError> {
         let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(url);
         let conn = &self.conn;
         let upsert_one = conn.prepare(&upsert_sql(1)).map_err(err)?;
         let upsert_many = conn.prepare(&upsert_sql(UPSERT_ROWS)).map_err(err)?;
@@ -418,11 +418,7 @@ impl Sqlite {
         error: &str,
         rejections: &[Rejection],
     ) -> Result<i64, StoreError> {
-        let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(&self.url);
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute(
             "INSERT INTO import_runs (kind, source, file, profile, started_at, finished_at, rows_read, rows_upserted, rows_rejected, outcome, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 'failed', ?9)",
@@ -457,11 +453,7 @@ impl Sqlite {
     }
 
     pub fn commit_page(&mut self, page: &Page<'_>) -> Result<(), StoreError> {
-        let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(&self.url);
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut upsert = tx.prepare_cached(&upsert_sql(1)).map_err(err)?;
@@ -622,10 +614,7 @@ impl Sqlite {
             .map_err(self.err())?;
         let mut rows = stmt.query([]).map_err(self.err())?;
         while let Some(r) = rows.next().map_err(self.err())? {
-            let sql = |e: rusqlite::Error| StoreError::Sqlite {
-                url: self.url.clone(),
-                source: e,
-            };
+            let sql = self.err();
             let text = |i: usize| -> Result<&str, StoreError> {
                 r.get_ref(i)
                     .map_err(sql)?
@@ -719,10 +708,7 @@ impl Sqlite {
             }
             tx.commit()
         };
-        write(&mut self.conn).map_err(|source| StoreError::Sqlite {
-            url: self.url.clone(),
-            source,
-        })
+        write(&mut self.conn).map_err(sqlite_err(&self.url))
     }
 
     pub fn snapshots(&self) -> Result<Vec<(String, String, String)>, StoreError> {
@@ -760,10 +746,7 @@ impl ImportTx<'_> {
                 }
                 many.raw_execute().map(|_| ())
             };
-            run().map_err(|source| StoreError::Sqlite {
-                url: url.to_string(),
-                source,
-            })?;
+            run().map_err(sqlite_err(url))?;
             self.pending.clear();
         }
         Ok(())
@@ -792,19 +775,12 @@ impl ImportTx<'_> {
                 r.value,
                 r.reason
             ])
-            .map_err(|source| StoreError::Sqlite {
-                url: url.to_string(),
-                source,
-            })?;
+            .map_err(sqlite_err(url))?;
         Ok(())
     }
 
     pub fn commit(mut self, counts: RunCounts) -> Result<i64, StoreError> {
-        let url = self.url;
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(self.url);
         self.flush().map_err(err)?;
         self.conn
             .execute(
@@ -879,11 +855,7 @@ impl Sqlite {
         &mut self,
         write: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(&self.url);
         self.conn
             .pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
@@ -1074,11 +1046,7 @@ impl Sqlite {
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(&self.url);
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute(
             "DELETE FROM login_failures WHERE at < ?1",
@@ -1172,11 +1140,7 @@ impl Sqlite {
         at: DateTime<Utc>,
         alive_after: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
-        let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(&self.url);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -1228,11 +1192,7 @@ impl Sqlite {
         at: DateTime<Utc>,
         why: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(&self.url);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -1375,11 +1335,7 @@ impl Sqlite {
             names.join(", "),
             t.name
         );
-        let url = self.url.clone();
-        let err = |source| StoreError::Sqlite {
-            url: url.clone(),
-            source,
-        };
+        let err = sqlite_err(&self.url);
         let mut stmt = self.conn.prepare(&sql).map_err(err)?;
         let mut rows = stmt.query([]).map_err(err)?;
         let (mut batch, mut n) = (Vec::with_capacity(COPY_BATCH), 0u64);
@@ -1397,7 +1353,7 @@ impl Sqlite {
                     }
                     (other, _) => {
                         return Err(StoreError::Corrupt {
-                            url: url.clone(),
+                            url: self.url.clone(),
                             what: format!("{}.{name}", t.name),
                             reason: format!("a {:?} value where {ty:?} belongs", other.data_type()),
                         });
@@ -1422,10 +1378,7 @@ impl Sqlite {
     /// `force`, which empties it first.
     pub fn begin_load(&mut self, force: bool) -> Result<LoadTx<'_>, StoreError> {
         let url = self.url.as_str();
-        let err = |source| StoreError::Sqlite {
-            url: url.to_string(),
-            source,
-        };
+        let err = sqlite_err(url);
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
         let mut tx = LoadTx {
             conn: &self.conn,
@@ -1458,10 +1411,8 @@ impl Sqlite {
     /// A consistent copy of the store into `file` (which must not exist), with SQLite's online
     /// backup: a few pages at a time, so the store stays usable meanwhile.
     pub fn backup(&mut self, file: &std::path::Path) -> Result<(), StoreError> {
-        let err = |source| StoreError::Sqlite {
-            url: format!("sqlite:{}", file.display()),
-            source,
-        };
+        let url = format!("sqlite:{}", file.display());
+        let err = sqlite_err(&url);
         let mut target = Connection::open(file).map_err(err)?;
         let backup = rusqlite::backup::Backup::new(&self.conn, &mut target).map_err(err)?;
         backup
@@ -1486,11 +1437,8 @@ impl Drop for LoadTx<'_> {
 }
 
 impl LoadTx<'_> {
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |source| StoreError::Sqlite {
-            url: self.url.to_string(),
-            source,
-        }
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+        sqlite_err(self.url)
     }
 
     pub fn commit(mut self) -> Result<(), StoreError> {
