@@ -234,6 +234,26 @@ impl Actions<'_> {
 
     /// A new action on `board_key`.
     pub fn create(&mut self, board_key: &str, d: &Draft) -> Result<i64, ActionError> {
+        self.create_noted(board_key, d, None)
+    }
+
+    /// A new action raised by something else Gemba keeps (a gemba walk's observation, an
+    /// audit's failed item), with a note that says where it came from.
+    pub fn create_with_note(
+        &mut self,
+        board_key: &str,
+        d: &Draft,
+        note: &str,
+    ) -> Result<i64, ActionError> {
+        self.create_noted(board_key, d, Some(note))
+    }
+
+    fn create_noted(
+        &mut self,
+        board_key: &str,
+        d: &Draft,
+        note: Option<&str>,
+    ) -> Result<i64, ActionError> {
         let board = board(self.cfg, board_key)?;
         let w = ActionWrite {
             board: board.key(),
@@ -244,9 +264,12 @@ impl Actions<'_> {
             orders: order_ids(&d.orders)?,
             escalated_from: None,
             escalation_reason: None,
-            note: None,
+            note: note.map(|n| n.chars().take(MAX_TEXT).collect()),
         };
-        let what = format!("created: {} (owner {}, due {})", w.title, w.owner, w.due);
+        let mut what = format!("created: {} (owner {}, due {})", w.title, w.owner, w.due);
+        if let Some(n) = &w.note {
+            what.push_str(&format!(" — {n}"));
+        }
         self.save(None, &w, &what)
     }
 

@@ -710,6 +710,8 @@ pub fn history_into(
         a
     };
     let today = until;
+    let leaders = DemoLeaders::of(config);
+    let mut visits = ChaCha8Rng::seed_from_u64(seed ^ 0x9e3b_a10c);
     for back in (0..HISTORY_DAYS.min(i64::from(days))).rev() {
         let day = today - Duration::days(back);
         if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -727,12 +729,19 @@ pub fn history_into(
             }
             let minutes = rng.random_range(7..14);
             let id = store.start_huddle(&board, start)?;
-            let present: Vec<&str> = crew
+            let mut present: Vec<&str> = crew
                 .members
                 .iter()
                 .filter(|_| rng.random_bool(0.85))
                 .map(String::as_str)
                 .collect();
+            // The area's supervisor joins on the days of their board review of this crew.
+            if let Some((name, days)) = leaders.review_of(&crew.name)
+                && days.contains(&day.weekday())
+                && visits.random_bool(0.8)
+            {
+                present.push(name);
+            }
             store.end_huddle(
                 id,
                 start + Duration::minutes(minutes),
@@ -771,16 +780,403 @@ pub fn history_into(
             for area in &areas {
                 let start = at(day, 9, 30);
                 let id = store.start_huddle(&format!("area:{area}"), start)?;
+                let supervisor = leaders.supervisor(area).unwrap_or("area supervisor");
+                let attendees = if visits.random_bool(0.9) {
+                    format!("{supervisor}, team leaders")
+                } else {
+                    "team leaders".to_string()
+                };
                 store.end_huddle(
                     id,
                     start + Duration::minutes(rng.random_range(12..20)),
-                    "area supervisor, team leaders",
+                    &attendees,
                     "safety,problems,pull,actions",
                 )?;
             }
         }
     }
-    demo_actions(store, config, today, now)
+    demo_actions(store, config, today, now)?;
+    demo_standard_work(store, config, &leaders, seed, today, now, days)
+}
+
+/// The demo plant's leaders: a maintenance manager for the plant, a supervisor per area (who
+/// reviews each crew board of the area on set weekdays, at its huddle), and each crew's first
+/// member as its team leader.
+struct DemoLeaders {
+    manager: &'static str,
+    /// (area, supervisor).
+    supervisors: Vec<(String, &'static str)>,
+    /// (crew, supervisor, weekdays of the review).
+    reviews: Vec<(String, &'static str, Vec<Weekday>)>,
+}
+
+const SUPERVISORS: [&str; 6] = [
+    "V. Marsh",
+    "W. Ito",
+    "Y. Becker",
+    "Z. Andersen",
+    "X. Obi",
+    "Q. Laurent",
+];
+
+impl DemoLeaders {
+    fn of(config: &crate::config::Config) -> DemoLeaders {
+        let mut areas: Vec<String> = config.crews.iter().filter_map(|c| c.area.clone()).collect();
+        areas.sort();
+        areas.dedup();
+        let supervisors: Vec<(String, &'static str)> = areas
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| (a, SUPERVISORS[i % SUPERVISORS.len()]))
+            .collect();
+        let mut reviews = Vec::new();
+        for (area, sup) in &supervisors {
+            let crews: Vec<&crate::config::Crew> = config
+                .crews
+                .iter()
+                .filter(|c| c.area.as_ref() == Some(area))
+                .collect();
+            for (i, c) in crews.iter().enumerate() {
+                use Weekday::{Fri, Mon, Thu, Tue, Wed};
+                let days = match (crews.len(), i % 2) {
+                    (1, _) => vec![Mon, Tue, Wed, Thu, Fri],
+                    (_, 0) => vec![Mon, Wed, Fri],
+                    _ => vec![Tue, Thu],
+                };
+                reviews.push((c.name.clone(), *sup, days));
+            }
+        }
+        DemoLeaders {
+            manager: "R. Brennan",
+            supervisors,
+            reviews,
+        }
+    }
+
+    fn supervisor(&self, area: &str) -> Option<&'static str> {
+        self.supervisors
+            .iter()
+            .find(|(a, _)| a == area)
+            .map(|(_, s)| *s)
+    }
+
+    fn review_of(&self, crew: &str) -> Option<(&'static str, &[Weekday])> {
+        self.reviews
+            .iter()
+            .find(|(c, _, _)| c == crew)
+            .map(|(_, s, d)| (*s, d.as_slice()))
+    }
+}
+
+/// The cadence of weekdays at a time, as crontab.
+fn weekday_cron(minute: u32, hour: u32, days: &[Weekday]) -> String {
+    let names: Vec<&str> = days
+        .iter()
+        .map(|d| match d {
+            Weekday::Mon => "Mon",
+            Weekday::Tue => "Tue",
+            Weekday::Wed => "Wed",
+            Weekday::Thu => "Thu",
+            Weekday::Fri => "Fri",
+            Weekday::Sat => "Sat",
+            Weekday::Sun => "Sun",
+        })
+        .collect();
+    format!("{minute} {hour} * * {}", names.join(","))
+}
+
+/// The leaders of the demo plant and their standard work, set up at the start of the history,
+/// with their routines done over it: mostly on time, some late, some missed (a board review is
+/// done by attending the huddle, which the huddles above record). Written once: a store that
+/// has leaders keeps its own. Deterministic per seed.
+fn demo_standard_work(
+    store: &mut crate::store::Store,
+    config: &crate::config::Config,
+    leaders: &DemoLeaders,
+    seed: u64,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    days: u32,
+) -> Result<(), crate::store::StoreError> {
+    use crate::lsw::{ItemAnswer, LeaderDraft, LswError, RoutineDraft, Standard};
+    if !store.leaders()?.is_empty() {
+        return Ok(());
+    }
+    let tz = config.plant.tz;
+    let back = HISTORY_DAYS.min(i64::from(days));
+    let start = local_to_utc(
+        tz,
+        (today - Duration::days(back))
+            .and_hms_opt(6, 0, 0)
+            .expect("06:00"),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x15d_3a11);
+    let mut lsw = Standard {
+        store,
+        cfg: config,
+        who: "demo plant",
+        now: start.min(now),
+    };
+    let result = (|| -> Result<(), LswError> {
+        let leader = |lsw: &mut Standard<'_>, name: &str, role: &str, board: String| {
+            lsw.save_leader(
+                None,
+                &LeaderDraft {
+                    name: name.into(),
+                    role: role.into(),
+                    board,
+                    login: String::new(),
+                    active: true,
+                },
+            )
+        };
+        let routine = |lsw: &mut Standard<'_>,
+                       leader: i64,
+                       title: &str,
+                       kind: &str,
+                       board: &str,
+                       cadence: &str,
+                       window: (u32, u32),
+                       items: &[&str]| {
+            lsw.save_routine(
+                None,
+                &RoutineDraft {
+                    leader: leader.to_string(),
+                    title: title.into(),
+                    kind: kind.into(),
+                    board: board.into(),
+                    cadence: cadence.into(),
+                    window_hours: window.0.to_string(),
+                    grace_hours: window.1.to_string(),
+                    items: items.join("\n"),
+                    active: true,
+                    route: String::new(),
+                },
+            )
+        };
+        let mut ticked = Vec::new();
+        let mut walked: Vec<(i64, &str)> = Vec::new();
+        let m = leader(
+            &mut lsw,
+            leaders.manager,
+            "Maintenance manager",
+            "plant".into(),
+        )?;
+        ticked.push(routine(
+            &mut lsw,
+            m,
+            "Weekly tier-3 review of the plant board",
+            "checklist",
+            "plant",
+            "30 10 * * Mon",
+            (4, 24),
+            &[
+                "Backlog within 2 to 4 crew-weeks in every area",
+                "Escalated actions answered or handed back",
+                "Reactive work trend checked against the target",
+                "Bad actors of the week named",
+            ],
+        )?);
+        ticked.push(routine(
+            &mut lsw,
+            m,
+            "Monthly standard-work audit",
+            "audit",
+            "plant",
+            "0 8 1 * *",
+            (72, 96),
+            &[
+                "Supervisors' board reviews done on time",
+                "Crew huddles held every working day",
+                "Every action on the boards has an owner and a due date",
+                "Safety crosses marked every working day",
+            ],
+        )?);
+        for (area, sup) in &leaders.supervisors {
+            let board = format!("area:{area}");
+            let s = leader(&mut lsw, sup, "Maintenance supervisor", board.clone())?;
+            for (crew, _, wd) in leaders.reviews.iter().filter(|r| r.1 == *sup) {
+                routine(
+                    &mut lsw,
+                    s,
+                    &format!("Tier-1 board review: {crew}"),
+                    "board_review",
+                    &format!("crew:{crew}"),
+                    &weekday_cron(0, 7, wd),
+                    (2, 6),
+                    &[],
+                )?;
+            }
+            routine(
+                &mut lsw,
+                s,
+                "Weekly tier-2 area review",
+                "board_review",
+                &board,
+                "30 9 * * Mon",
+                (2, 24),
+                &[],
+            )?;
+            // The supervisor's gemba walk: the area's crews where their work is, then the
+            // workshop, on Tuesday and Thursday.
+            let mut stops: Vec<crate::walks::StopDraft> = config
+                .crews
+                .iter()
+                .filter(|c| c.area.as_deref() == Some(area.as_str()))
+                .map(|c| crate::walks::StopDraft {
+                    board: format!("crew:{}", c.name),
+                    asset: String::new(),
+                    label: format!("{}: the work at hand, its standard and its board", c.name),
+                })
+                .collect();
+            stops.push(crate::walks::StopDraft {
+                board: board.clone(),
+                asset: String::new(),
+                label: "Workshop and spares store".into(),
+            });
+            let route = crate::walks::Walker {
+                store: &mut *lsw.store,
+                cfg: config,
+                who: "demo plant",
+                now: lsw.now,
+            }
+            .save_route(
+                None,
+                &crate::walks::RouteDraft {
+                    title: format!("{area} floor walk"),
+                    leader: s.to_string(),
+                    stops,
+                    questions: String::new(),
+                    active: true,
+                },
+            )
+            .map_err(|e| match e {
+                crate::walks::WalkError::Store(e) => LswError::Store(e),
+                other => LswError::Items(other.to_string()),
+            })?;
+            lsw.save_routine(
+                None,
+                &RoutineDraft {
+                    leader: s.to_string(),
+                    title: format!("Gemba walk: {area} floor"),
+                    kind: "gemba_walk".into(),
+                    board: board.clone(),
+                    cadence: "0 10 * * Tue,Thu".into(),
+                    window_hours: "4".into(),
+                    grace_hours: "24".into(),
+                    items: String::new(),
+                    active: true,
+                    route: route.to_string(),
+                },
+            )?;
+            walked.push((route, *sup));
+            ticked.push(routine(
+                &mut lsw,
+                s,
+                "Workshop and stores standard check",
+                "checklist",
+                &board,
+                "0 13 * * Fri",
+                (4, 68),
+                &[
+                    "Shadow board complete, tools back",
+                    "Critical spares at their minimum",
+                    "Open permits closed out",
+                ],
+            )?);
+        }
+        for crew in &config.crews {
+            let Some(name) = crew.members.first() else {
+                continue;
+            };
+            let board = format!("crew:{}", crew.name);
+            let t = leader(&mut lsw, name, "Team leader", board.clone())?;
+            ticked.push(routine(
+                &mut lsw,
+                t,
+                "Prepare the huddle board",
+                "checklist",
+                &board,
+                "45 6 * * Mon-Fri",
+                (1, 2),
+                &[
+                    "Yesterday marked on the safety cross",
+                    "New breakdowns read",
+                    "Today's pull agreed with the planner",
+                ],
+            )?);
+        }
+        // Each routine's history: done on time mostly, late sometimes, now and then missed,
+        // recorded by its owner.
+        let routines = lsw.store.routines()?;
+        let people = lsw.store.leaders()?;
+        for id in ticked {
+            let Some(r) = routines.iter().find(|r| r.id == id) else {
+                continue;
+            };
+            let owner = people
+                .iter()
+                .find(|l| l.id == r.leader_id)
+                .map_or("demo plant", |l| l.name.as_str());
+            let cadence = crate::lsw::Cadence::parse(&r.cadence)?;
+            for due in cadence.due_times(tz, start, now) {
+                let roll: f64 = rng.random();
+                let after_minutes = if roll < 0.80 {
+                    rng.random_range(-10..i64::from(r.window_hours) * 60)
+                } else if roll < 0.90 {
+                    i64::from(r.window_hours) * 60
+                        + rng.random_range(5..i64::from(r.grace_hours.max(1)) * 60)
+                } else {
+                    continue;
+                };
+                let at = due + Duration::minutes(after_minutes);
+                if at > now {
+                    continue;
+                }
+                let answers: Vec<ItemAnswer> = r
+                    .items
+                    .iter()
+                    .map(|_| {
+                        let ok = rng.random_bool(0.9);
+                        ItemAnswer {
+                            ok,
+                            note: if ok {
+                                String::new()
+                            } else {
+                                "not yet: followed up with the team".into()
+                            },
+                            raise: false,
+                        }
+                    })
+                    .collect();
+                Standard {
+                    store: &mut *lsw.store,
+                    cfg: config,
+                    who: owner,
+                    now: at,
+                }
+                .complete(id, &answers, "")?;
+            }
+        }
+        for (route, sup) in walked {
+            demo_walks(&mut *lsw.store, config, route, sup, start, now, &mut rng).map_err(|e| {
+                match e {
+                    crate::walks::WalkError::Store(e) => LswError::Store(e),
+                    other => LswError::Items(other.to_string()),
+                }
+            })?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(()),
+        Err(LswError::Store(e)) => Err(e),
+        // The shipped plan is valid for every config with crews.
+        Err(e) => {
+            tracing::warn!("demo standard work: {e}");
+            Ok(())
+        }
+    }
 }
 
 /// A few actions of the last weeks on the crews' boards: done, open, one overdue, one escalated.
@@ -959,6 +1355,115 @@ pub fn write_csv<W: std::io::Write>(
     }
     w.flush()?;
     Ok(n)
+}
+
+/// A supervisor's Tuesday and Thursday walks of a route from `start` to `now`: most done
+/// within the morning, a stop now and then skipped, a few observations per walk, some raised as
+/// actions on the stop's board (those older than two weeks mostly done since).
+fn demo_walks(
+    store: &mut crate::store::Store,
+    config: &crate::config::Config,
+    route: i64,
+    leader: &str,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    rng: &mut ChaCha8Rng,
+) -> Result<(), crate::walks::WalkError> {
+    use crate::walks::{ObservationDraft, Walker};
+    let seen = [
+        "Changeover board not updated since Monday",
+        "Oil drip under the gearbox, tray placed",
+        "Guard bolt missing on the outfeed conveyor",
+        "5S good: tools back on the shadow board",
+        "Spare belt stock at zero, reorder not raised",
+        "PM sheet done but not signed off",
+        "Operators asked for a faster way to report small stops",
+    ];
+    let skips = [
+        "line stopped for a changeover",
+        "area closed for cleaning",
+        "called away to a breakdown",
+    ];
+    let cadence = crate::lsw::Cadence::parse("0 10 * * Tue,Thu").map_err(|e| {
+        crate::walks::WalkError::Bad {
+            field: "cadence".into(),
+            message: e.to_string(),
+        }
+    })?;
+    let stops = store
+        .routes()?
+        .into_iter()
+        .find(|r| r.id == route)
+        .map_or(0, |r| r.stops.len());
+    for due in cadence.due_times(config.plant.tz, start, now) {
+        if !rng.random_bool(0.8) {
+            continue;
+        }
+        let late = rng.random_bool(0.1);
+        let t0 = due
+            + Duration::minutes(if late {
+                rng.random_range(300..1500)
+            } else {
+                rng.random_range(0..90)
+            });
+        if t0 + Duration::minutes(60) > now {
+            continue;
+        }
+        let mut w = Walker {
+            store: &mut *store,
+            cfg: config,
+            who: leader,
+            now: t0,
+        };
+        let id = w.start(route)?;
+        for n in 0..stops {
+            w.now = t0 + Duration::minutes(12 * (n as i64 + 1));
+            if rng.random_bool(0.1) {
+                w.skip(id, n, skips[rng.random_range(0..skips.len())])?;
+                continue;
+            }
+            let observations: Vec<ObservationDraft> = (0..rng.random_range(0..3))
+                .map(|_| ObservationDraft {
+                    text: seen[rng.random_range(0..seen.len())].into(),
+                    raise: rng.random_bool(0.2),
+                    owner: String::new(),
+                    due: String::new(),
+                })
+                .collect();
+            let answers = vec![
+                if rng.random_bool(0.8) {
+                    "Yes"
+                } else {
+                    "Mostly: see the observations"
+                }
+                .to_string(),
+                "Nothing new since the last visit".to_string(),
+            ];
+            w.visit(id, n, &answers, &observations)?;
+        }
+        w.now = t0 + Duration::minutes(12 * (stops as i64 + 1));
+        w.end(id)?;
+        // What the walk raised, done since when it is old enough.
+        let walk = w.store.walk(id)?;
+        for a in walk
+            .iter()
+            .flat_map(|w| w.stops.iter())
+            .flat_map(|s| s.observations.iter())
+            .filter_map(|o| o.action)
+        {
+            let done_at = t0 + Duration::days(rng.random_range(3..12));
+            if done_at < now - Duration::days(2) && rng.random_bool(0.85) {
+                crate::actions::Actions {
+                    store: &mut *w.store,
+                    cfg: config,
+                    who: leader,
+                    now: done_at,
+                }
+                .resolve(a, "done, checked on the next walk")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,4 +19,5 @@ pub mod safety;
 pub mod schedule;
 pub mod store;
 pub mod sync;
+pub mod walks;
 pub mod web;

@@ -189,6 +189,180 @@ pub struct Huddle {
     pub pages: String,
 }
 
+/// A leader whose standard work Gemba keeps (docs/lsw.md): a name, a role, the board they lead,
+/// and optionally their `[auth]` login (their `/me`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Leader {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    /// A board key: plant, site:NAME, area:NAME or crew:NAME.
+    pub board: String,
+    pub login: Option<String>,
+    pub active: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields of a leader that a write sets (checked by `crate::lsw::check_leader`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaderWrite {
+    pub name: String,
+    pub role: String,
+    pub board: String,
+    pub login: Option<String>,
+    pub active: bool,
+}
+
+/// A leader's routine: what, where, when it is due (a crontab line in plant time) and how long
+/// it may take (docs/lsw.md).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Routine {
+    pub id: i64,
+    pub leader_id: i64,
+    pub title: String,
+    /// checklist, board_review or audit.
+    pub kind: String,
+    pub board: String,
+    pub cadence: String,
+    pub window_hours: u32,
+    pub grace_hours: u32,
+    /// The checklist's or audit's items, in order.
+    pub items: Vec<String>,
+    /// A paused routine is not due.
+    pub active: bool,
+    /// The walk route of a gemba-walk routine: done by walking it.
+    pub route_id: Option<i64>,
+    /// A routine is due from when it was added (docs/lsw.md).
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields of a routine that a write sets (checked by `crate::lsw::check_routine`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutineWrite {
+    pub leader_id: i64,
+    pub title: String,
+    pub kind: String,
+    pub board: String,
+    pub cadence: String,
+    pub window_hours: u32,
+    pub grace_hours: u32,
+    pub items: Vec<String>,
+    pub active: bool,
+    pub route_id: Option<i64>,
+}
+
+/// A routine recorded done: when, by whom, the items' results and a note.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Completion {
+    pub id: i64,
+    pub routine_id: i64,
+    pub done_at: DateTime<Utc>,
+    pub who: String,
+    pub note: String,
+    pub results: Vec<crate::lsw::ItemResult>,
+}
+
+/// A completion to record (checked by `crate::lsw::check_completion`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionWrite {
+    pub routine_id: i64,
+    pub done_at: DateTime<Utc>,
+    pub note: String,
+    pub results: Vec<crate::lsw::ItemResult>,
+}
+
+/// One line of the history of leader standard work: `subject` is `leader:ID` or `routine:ID`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct LswChange {
+    pub subject: String,
+    pub at: DateTime<Utc>,
+    pub who: String,
+    pub what: String,
+}
+
+/// A stored routine's columns as both engines read them; `items` is JSON.
+pub(crate) struct RoutineRow {
+    pub id: i64,
+    pub leader_id: i64,
+    pub title: String,
+    pub kind: String,
+    pub board: String,
+    pub cadence: String,
+    pub window_hours: i64,
+    pub grace_hours: i64,
+    pub items: String,
+    pub active: bool,
+    pub route_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A stored completion's columns as both engines read them; `results` is JSON.
+pub(crate) struct CompletionRow {
+    pub id: i64,
+    pub routine_id: i64,
+    pub done_at: i64,
+    pub who: String,
+    pub note: String,
+    pub results: String,
+}
+
+/// A gemba walk's standard route (docs/walks.md): ordered stops and the questions asked at each.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Route {
+    pub id: i64,
+    pub title: String,
+    /// The leader who walks it.
+    pub leader_id: i64,
+    pub stops: Vec<crate::walks::Stop>,
+    pub questions: Vec<String>,
+    pub active: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields of a route that a write sets (checked by `crate::walks::check_route`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteWrite {
+    pub title: String,
+    pub leader_id: i64,
+    pub stops: Vec<crate::walks::Stop>,
+    pub questions: Vec<String>,
+    pub active: bool,
+}
+
+/// One walk of a route: when, by whom, and each stop as recorded.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Walk {
+    pub id: i64,
+    pub route_id: i64,
+    pub leader_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub stops: Vec<crate::walks::StopRecord>,
+}
+
+/// A stored route's columns as both engines read them; `stops` and `questions` are JSON.
+pub(crate) struct RouteRow {
+    pub id: i64,
+    pub title: String,
+    pub leader_id: i64,
+    pub stops: String,
+    pub questions: String,
+    pub active: bool,
+    pub updated_at: i64,
+}
+
+/// A stored walk's columns as both engines read them; `stops` is JSON.
+pub(crate) struct WalkRow {
+    pub id: i64,
+    pub route_id: i64,
+    pub leader_id: i64,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub stops: String,
+}
+
 /// One run of a scheduled job (by its schedule, by hand, or at start-up for a missed run).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JobRun {
@@ -745,6 +919,179 @@ impl Store {
         on_mut!(self, e => e.huddles(board, limit))
     }
 
+    /// Adds (`id` `None`) or changes a leader with a line of history, durably.
+    pub fn write_leader(
+        &mut self,
+        id: Option<i64>,
+        w: &LeaderWrite,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        on_mut!(self, e => e.write_leader(id, w, who, what, at))
+    }
+
+    /// Every leader, by name.
+    pub fn leaders(&mut self) -> Result<Vec<Leader>, StoreError> {
+        on_mut!(self, e => e.leaders())
+    }
+
+    /// Adds (`id` `None`) or changes a routine with a line of history, durably.
+    pub fn write_routine(
+        &mut self,
+        id: Option<i64>,
+        w: &RoutineWrite,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let items = serde_json::to_string(&w.items).expect("strings serialize");
+        on_mut!(self, e => e.write_routine(id, w, &items, who, what, at))
+    }
+
+    /// Every routine, by id.
+    pub fn routines(&mut self) -> Result<Vec<Routine>, StoreError> {
+        let rows = on_mut!(self, e => e.routines(None))?;
+        let url = self.describe();
+        rows.into_iter().map(|r| routine_of(&url, r)).collect()
+    }
+
+    pub fn routine(&mut self, id: i64) -> Result<Option<Routine>, StoreError> {
+        let rows = on_mut!(self, e => e.routines(Some(id)))?;
+        let url = self.describe();
+        rows.into_iter()
+            .next()
+            .map(|r| routine_of(&url, r))
+            .transpose()
+    }
+
+    /// Records a routine done, with a line of history, durably.
+    pub fn record_completion(
+        &mut self,
+        c: &CompletionWrite,
+        who: &str,
+        what: &str,
+    ) -> Result<i64, StoreError> {
+        let results = serde_json::to_string(&c.results).expect("results serialize");
+        on_mut!(self, e => e.record_completion(c.routine_id, c.done_at, who, &c.note, &results, what))
+    }
+
+    /// The completions done in `[from, to)`, of every routine, oldest first.
+    pub fn completions(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Completion>, StoreError> {
+        let rows = on_mut!(self, e => e.completions(from, to))?;
+        let url = self.describe();
+        rows.into_iter()
+            .map(|r| {
+                let results = json_of(&url, "completion", r.id, "results", &r.results)?;
+                Ok(Completion {
+                    id: r.id,
+                    routine_id: r.routine_id,
+                    done_at: from_ms(r.done_at),
+                    who: r.who,
+                    note: r.note,
+                    results,
+                })
+            })
+            .collect()
+    }
+
+    /// The history of a leader or routine (`leader:ID`, `routine:ID`), oldest first.
+    pub fn lsw_history(&mut self, subject: &str) -> Result<Vec<LswChange>, StoreError> {
+        on_mut!(self, e => e.lsw_history(subject))
+    }
+
+    /// Adds (`id` `None`) or changes a walk route with a line of history, durably.
+    pub fn write_route(
+        &mut self,
+        id: Option<i64>,
+        w: &RouteWrite,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let stops = serde_json::to_string(&w.stops).expect("stops serialize");
+        let questions = serde_json::to_string(&w.questions).expect("strings serialize");
+        on_mut!(self, e => e.write_route(id, w, &stops, &questions, who, what, at))
+    }
+
+    /// Every walk route, by id.
+    pub fn routes(&mut self) -> Result<Vec<Route>, StoreError> {
+        let rows = on_mut!(self, e => e.routes())?;
+        let url = self.describe();
+        rows.into_iter()
+            .map(|r| {
+                Ok(Route {
+                    stops: json_of(&url, "route", r.id, "stops", &r.stops)?,
+                    questions: json_of(&url, "route", r.id, "questions", &r.questions)?,
+                    id: r.id,
+                    title: r.title,
+                    leader_id: r.leader_id,
+                    active: r.active,
+                    updated_at: from_ms(r.updated_at),
+                })
+            })
+            .collect()
+    }
+
+    /// Starts a walk with its stops as recorded so far and a line of history, durably.
+    pub fn start_walk(
+        &mut self,
+        route_id: i64,
+        leader_id: i64,
+        stops: &[crate::walks::StopRecord],
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let stops = serde_json::to_string(stops).expect("stops serialize");
+        on_mut!(self, e => e.start_walk(route_id, leader_id, &stops, who, what, at))
+    }
+
+    /// Saves a walk's stops and end with a line of history, durably.
+    pub fn save_walk(
+        &mut self,
+        w: &Walk,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let stops = serde_json::to_string(&w.stops).expect("stops serialize");
+        on_mut!(self, e => e.save_walk(w.id, w.ended_at, &stops, who, what, at))
+    }
+
+    pub fn walk(&mut self, id: i64) -> Result<Option<Walk>, StoreError> {
+        let rows = on_mut!(self, e => e.walks(Some(id), None))?;
+        let url = self.describe();
+        rows.into_iter()
+            .next()
+            .map(|r| walk_of(&url, r))
+            .transpose()
+    }
+
+    /// The walks started in `[from, to)`, oldest first.
+    pub fn walks(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Walk>, StoreError> {
+        let rows = on_mut!(self, e => e.walks(None, Some((from, to))))?;
+        let url = self.describe();
+        rows.into_iter().map(|r| walk_of(&url, r)).collect()
+    }
+
+    /// Huddles started in `[from, to)`, oldest first (a board review is done by attending one).
+    pub fn huddles_between(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Huddle>, StoreError> {
+        on_mut!(self, e => e.huddles_between(from, to))
+    }
+
     /// Counts a failed login from `address` (the client's address) at `at`, forgets every
     /// failure before `forget_before`, and answers the address's failures kept, this one
     /// included. Every instance on the store counts into the same table, so a throttle holds
@@ -871,6 +1218,57 @@ impl Store {
             }),
         }
     }
+}
+
+/// A JSON column of a stored row, decoded.
+fn json_of<T: serde::de::DeserializeOwned>(
+    url: &str,
+    what: &str,
+    id: i64,
+    column: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        url: url.to_string(),
+        what: format!("{what} {id}"),
+        reason: format!("its {column} are not valid JSON: {e}"),
+    })
+}
+
+fn walk_of(url: &str, r: WalkRow) -> Result<Walk, StoreError> {
+    Ok(Walk {
+        stops: json_of(url, "walk", r.id, "stops", &r.stops)?,
+        id: r.id,
+        route_id: r.route_id,
+        leader_id: r.leader_id,
+        started_at: from_ms(r.started_at),
+        ended_at: r.ended_at.map(from_ms),
+    })
+}
+
+fn routine_of(url: &str, r: RoutineRow) -> Result<Routine, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        url: url.to_string(),
+        what: format!("routine {}", r.id),
+        reason,
+    };
+    let items = json_of(url, "routine", r.id, "items", &r.items)?;
+    let hours = |v: i64| u32::try_from(v).map_err(|_| corrupt(format!("{v} is not hours")));
+    Ok(Routine {
+        id: r.id,
+        leader_id: r.leader_id,
+        window_hours: hours(r.window_hours)?,
+        grace_hours: hours(r.grace_hours)?,
+        title: r.title,
+        kind: r.kind,
+        board: r.board,
+        cadence: r.cadence,
+        items,
+        active: r.active,
+        route_id: r.route_id,
+        created_at: from_ms(r.created_at),
+        updated_at: from_ms(r.updated_at),
+    })
 }
 
 /// A stored safety mark's columns: board, day, mark, note, who, at.

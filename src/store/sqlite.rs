@@ -1,12 +1,14 @@
 //! SQLite engine of the store: one file, WAL, migrations by `PRAGMA user_version`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::copy::{Load, Rows, Table, Ty, Value};
 use super::{
-    Action, ActionChange, ActionWrite, Huddle, ImportRun, JobRun, MAX_STORED_REJECTIONS, OrderRef,
-    Page, RawOrder, Rejection, RunCounts, RunMeta, SafetyRow, StoreError, from_ms, split_orders,
+    Action, ActionChange, ActionWrite, CompletionRow, Huddle, ImportRun, JobRun, Leader,
+    LeaderWrite, LswChange, MAX_STORED_REJECTIONS, OrderRef, Page, RawOrder, Rejection, RouteRow,
+    RouteWrite, RoutineRow, RoutineWrite, RunCounts, RunMeta, SafetyRow, StoreError, WalkRow,
+    from_ms, split_orders,
 };
 use crate::model::WorkOrder;
 
@@ -184,6 +186,74 @@ CREATE TABLE login_failures (
     at INTEGER NOT NULL
 );
 CREATE INDEX login_failures_address ON login_failures (address, at);
+"#,
+    r#"
+CREATE TABLE leaders (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    board TEXT NOT NULL,
+    login TEXT,
+    active INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE routines (
+    id INTEGER PRIMARY KEY,
+    leader_id INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    board TEXT NOT NULL,
+    cadence TEXT NOT NULL,
+    window_hours INTEGER NOT NULL,
+    grace_hours INTEGER NOT NULL,
+    items TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE routine_completions (
+    id INTEGER PRIMARY KEY,
+    routine_id INTEGER NOT NULL,
+    done_at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    note TEXT NOT NULL,
+    results TEXT NOT NULL
+);
+CREATE INDEX routine_completions_done ON routine_completions (done_at);
+
+CREATE TABLE lsw_history (
+    id INTEGER PRIMARY KEY,
+    subject TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    what TEXT NOT NULL
+);
+CREATE INDEX lsw_history_subject ON lsw_history (subject, at);
+"#,
+    r#"
+ALTER TABLE routines ADD COLUMN route_id INTEGER;
+
+CREATE TABLE walk_routes (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    leader_id INTEGER NOT NULL,
+    stops TEXT NOT NULL,
+    questions TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE walks (
+    id INTEGER PRIMARY KEY,
+    route_id INTEGER NOT NULL,
+    leader_id INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    stops TEXT NOT NULL
+);
+CREATE INDEX walks_started ON walks (started_at);
 "#,
 ];
 
@@ -1089,6 +1159,371 @@ impl Sqlite {
             )
             .map_err(self.err())?;
         Ok(())
+    }
+}
+
+const LEADER_COLUMNS: &str = "id, name, role, board, login, active, updated_at";
+const ROUTINE_COLUMNS: &str = "id, leader_id, title, kind, board, cadence, window_hours, grace_hours, items, active, created_at, updated_at, route_id";
+
+fn leader_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Leader> {
+    Ok(Leader {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        board: r.get(3)?,
+        login: r.get(4)?,
+        active: r.get(5)?,
+        updated_at: from_ms(r.get(6)?),
+    })
+}
+
+fn routine_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RoutineRow> {
+    Ok(RoutineRow {
+        id: r.get(0)?,
+        leader_id: r.get(1)?,
+        title: r.get(2)?,
+        kind: r.get(3)?,
+        board: r.get(4)?,
+        cadence: r.get(5)?,
+        window_hours: r.get(6)?,
+        grace_hours: r.get(7)?,
+        items: r.get(8)?,
+        active: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        route_id: r.get(12)?,
+    })
+}
+
+/// Writes one line of leader standard work's history inside a transaction.
+fn lsw_line(
+    tx: &rusqlite::Transaction<'_>,
+    subject: &str,
+    at: DateTime<Utc>,
+    who: &str,
+    what: &str,
+) -> rusqlite::Result<usize> {
+    tx.execute(
+        "INSERT INTO lsw_history (subject, at, who, what) VALUES (?1, ?2, ?3, ?4)",
+        params![subject, ms(at), who, what],
+    )
+}
+
+impl Sqlite {
+    pub fn write_leader(
+        &mut self,
+        id: Option<i64>,
+        w: &LeaderWrite,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let at_ms = ms(at);
+        let row: &[(&str, &dyn ToSql)] = &[
+            ("name", &w.name),
+            ("role", &w.role),
+            ("board", &w.board),
+            ("login", &w.login),
+            ("active", &w.active),
+            ("updated_at", &at_ms),
+        ];
+        self.write_lsw_row("leaders", "leader", id, row, &[], (who, what, at))
+    }
+
+    pub fn leaders(&self) -> Result<Vec<Leader>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {LEADER_COLUMNS} FROM leaders ORDER BY name, id"
+            ))
+            .map_err(self.err())?;
+        let rows = stmt.query_map([], leader_from_row).map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn write_routine(
+        &mut self,
+        id: Option<i64>,
+        w: &RoutineWrite,
+        items: &str,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let at_ms = ms(at);
+        let row: &[(&str, &dyn ToSql)] = &[
+            ("leader_id", &w.leader_id),
+            ("title", &w.title),
+            ("kind", &w.kind),
+            ("board", &w.board),
+            ("cadence", &w.cadence),
+            ("window_hours", &w.window_hours),
+            ("grace_hours", &w.grace_hours),
+            ("items", &items),
+            ("active", &w.active),
+            ("updated_at", &at_ms),
+            ("route_id", &w.route_id),
+        ];
+        let created: &[(&str, &dyn ToSql)] = &[("created_at", &at_ms)];
+        self.write_lsw_row("routines", "routine", id, row, created, (who, what, at))
+    }
+
+    /// Inserts (`id` `None`) or updates a row of a table of leader standard work, with one line
+    /// of history for `SUBJECT:ID`, in one durable transaction. `created` is written on insert
+    /// only.
+    fn write_lsw_row(
+        &mut self,
+        table: &str,
+        subject: &str,
+        id: Option<i64>,
+        row: &[(&str, &dyn ToSql)],
+        created: &[(&str, &dyn ToSql)],
+        (who, what, at): (&str, &str, DateTime<Utc>),
+    ) -> Result<i64, StoreError> {
+        self.durable(|conn| {
+            let tx = conn.transaction()?;
+            let id = match id {
+                None => {
+                    let all: Vec<&(&str, &dyn ToSql)> = row.iter().chain(created).collect();
+                    let names: Vec<&str> = all.iter().map(|c| c.0).collect();
+                    let marks: Vec<String> = (1..=all.len()).map(|i| format!("?{i}")).collect();
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO {table} ({}) VALUES ({})",
+                            names.join(", "),
+                            marks.join(", ")
+                        ),
+                        rusqlite::params_from_iter(all.iter().map(|c| c.1)),
+                    )?;
+                    tx.last_insert_rowid()
+                }
+                Some(id) => {
+                    let sets: Vec<String> = row
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("{} = ?{}", c.0, i + 2))
+                        .collect();
+                    let values = std::iter::once(&id as &dyn ToSql).chain(row.iter().map(|c| c.1));
+                    tx.execute(
+                        &format!("UPDATE {table} SET {} WHERE id = ?1", sets.join(", ")),
+                        rusqlite::params_from_iter(values),
+                    )?;
+                    id
+                }
+            };
+            lsw_line(&tx, &format!("{subject}:{id}"), at, who, what)?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    /// Every routine (or the one with `id`), by id.
+    pub fn routines(&self, id: Option<i64>) -> Result<Vec<RoutineRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ROUTINE_COLUMNS} FROM routines WHERE ?1 IS NULL OR id = ?1 ORDER BY id"
+            ))
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![id], routine_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn record_completion(
+        &mut self,
+        routine_id: i64,
+        done_at: DateTime<Utc>,
+        who: &str,
+        note: &str,
+        results: &str,
+        what: &str,
+    ) -> Result<i64, StoreError> {
+        self.durable(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO routine_completions (routine_id, done_at, who, note, results) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![routine_id, ms(done_at), who, note, results],
+            )?;
+            let id = tx.last_insert_rowid();
+            lsw_line(&tx, &format!("routine:{routine_id}"), done_at, who, what)?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    pub fn completions(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CompletionRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, routine_id, done_at, who, note, results FROM routine_completions WHERE done_at >= ?1 AND done_at < ?2 ORDER BY done_at, id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![ms(from), ms(to)], |r| {
+                Ok(CompletionRow {
+                    id: r.get(0)?,
+                    routine_id: r.get(1)?,
+                    done_at: r.get(2)?,
+                    who: r.get(3)?,
+                    note: r.get(4)?,
+                    results: r.get(5)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn lsw_history(&self, subject: &str) -> Result<Vec<LswChange>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT subject, at, who, what FROM lsw_history WHERE subject = ?1 ORDER BY at, id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![subject], |r| {
+                Ok(LswChange {
+                    subject: r.get(0)?,
+                    at: from_ms(r.get(1)?),
+                    who: r.get(2)?,
+                    what: r.get(3)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn huddles_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Huddle>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, board, started_at, ended_at, attendees, pages FROM huddles WHERE started_at >= ?1 AND started_at < ?2 ORDER BY started_at, id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![ms(from), ms(to)], huddle_from_row)
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+impl Sqlite {
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_route(
+        &mut self,
+        id: Option<i64>,
+        w: &RouteWrite,
+        stops: &str,
+        questions: &str,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let at_ms = ms(at);
+        let row: &[(&str, &dyn ToSql)] = &[
+            ("title", &w.title),
+            ("leader_id", &w.leader_id),
+            ("stops", &stops),
+            ("questions", &questions),
+            ("active", &w.active),
+            ("updated_at", &at_ms),
+        ];
+        self.write_lsw_row("walk_routes", "route", id, row, &[], (who, what, at))
+    }
+
+    pub fn routes(&self) -> Result<Vec<RouteRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, title, leader_id, stops, questions, active, updated_at FROM walk_routes ORDER BY id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RouteRow {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    leader_id: r.get(2)?,
+                    stops: r.get(3)?,
+                    questions: r.get(4)?,
+                    active: r.get(5)?,
+                    updated_at: r.get(6)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn start_walk(
+        &mut self,
+        route_id: i64,
+        leader_id: i64,
+        stops: &str,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.durable(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO walks (route_id, leader_id, started_at, stops) VALUES (?1, ?2, ?3, ?4)",
+                params![route_id, leader_id, ms(at), stops],
+            )?;
+            let id = tx.last_insert_rowid();
+            lsw_line(&tx, &format!("walk:{id}"), at, who, what)?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    pub fn save_walk(
+        &mut self,
+        id: i64,
+        ended_at: Option<DateTime<Utc>>,
+        stops: &str,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.durable(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE walks SET ended_at = ?2, stops = ?3 WHERE id = ?1",
+                params![id, ended_at.map(ms), stops],
+            )?;
+            lsw_line(&tx, &format!("walk:{id}"), at, who, what)?;
+            tx.commit()
+        })
+    }
+
+    /// The walk with `id`, or the walks started in a range; oldest first.
+    pub fn walks(
+        &self,
+        id: Option<i64>,
+        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<Vec<WalkRow>, StoreError> {
+        let (from, to) = range.map_or((None, None), |(f, t)| (Some(ms(f)), Some(ms(t))));
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, route_id, leader_id, started_at, ended_at, stops FROM walks WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR started_at >= ?2) AND (?3 IS NULL OR started_at < ?3) ORDER BY started_at, id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![id, from, to], |r| {
+                Ok(WalkRow {
+                    id: r.get(0)?,
+                    route_id: r.get(1)?,
+                    leader_id: r.get(2)?,
+                    started_at: r.get(3)?,
+                    ended_at: r.get(4)?,
+                    stops: r.get(5)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
     }
 }
 

@@ -209,6 +209,40 @@ fn fill(store: &mut Store) {
     store
         .record_login_failure("203.0.113.7", at(80), at(0))
         .unwrap();
+    let leader = store
+        .write_leader(None, &leader("Vera Marsh"), "Ana", "added", at(85))
+        .unwrap();
+    let routine = store
+        .write_routine(
+            None,
+            &routine(leader, "Daily board review"),
+            "Ana",
+            "added",
+            at(86),
+        )
+        .unwrap();
+    store
+        .record_completion(&completion(routine, 90), "Vera Marsh", "done")
+        .unwrap();
+    let route = store
+        .write_route(None, &route(leader), "Ana", "added", at(91))
+        .unwrap();
+    let w = store
+        .start_walk(
+            route,
+            leader,
+            &walk_stops(),
+            "Vera Marsh",
+            "started",
+            at(92),
+        )
+        .unwrap();
+    let mut walk = store.walk(w).unwrap().unwrap();
+    walk.ended_at = Some(at(95));
+    walk.stops[0].state = crate::walks::StopState::Visited;
+    store
+        .save_walk(&walk, "Vera Marsh", "ended", at(95))
+        .unwrap();
     store
         .put_snapshots(
             NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
@@ -232,6 +266,12 @@ struct Everything {
     watermark: Option<DateTime<Utc>>,
     snapshots: Vec<(NaiveDate, String, String)>,
     login_failures: u32,
+    leaders: Vec<Leader>,
+    routines: Vec<Routine>,
+    completions: Vec<Completion>,
+    lsw_history: Vec<LswChange>,
+    routes: Vec<Route>,
+    walks: Vec<Walk>,
 }
 
 fn everything(store: &mut Store) -> Everything {
@@ -257,6 +297,101 @@ fn everything(store: &mut Store) -> Everything {
         watermark: store.watermark("maximo").unwrap(),
         snapshots: store.snapshots().unwrap(),
         login_failures: store.login_failures("203.0.113.7", at(0)).unwrap(),
+        leaders: store.leaders().unwrap(),
+        routines: store.routines().unwrap(),
+        completions: store.completions(at(0), at(100_000)).unwrap(),
+        lsw_history: store
+            .routines()
+            .unwrap()
+            .iter()
+            .map(|r| format!("routine:{}", r.id))
+            .chain(
+                store
+                    .leaders()
+                    .unwrap()
+                    .iter()
+                    .map(|l| format!("leader:{}", l.id)),
+            )
+            .chain(["route:1".to_string(), "walk:1".to_string()])
+            .flat_map(|s| store.lsw_history(&s).unwrap())
+            .collect(),
+        routes: store.routes().unwrap(),
+        walks: store.walks(at(0), at(100_000)).unwrap(),
+    }
+}
+
+fn route(leader_id: i64) -> RouteWrite {
+    RouteWrite {
+        title: "Packing floor".into(),
+        leader_id,
+        stops: vec![crate::walks::Stop {
+            board: "crew:Mech".into(),
+            asset: "F3".into(),
+            label: "Filler 3 \"guards\" ✓".into(),
+        }],
+        questions: vec!["Is the work running to standard?".into()],
+        active: true,
+    }
+}
+
+fn walk_stops() -> Vec<crate::walks::StopRecord> {
+    vec![crate::walks::StopRecord {
+        stop: route(1).stops[0].clone(),
+        state: crate::walks::StopState::Pending,
+        at: None,
+        answers: vec![],
+        observations: vec![crate::walks::Observation {
+            text: "oil".into(),
+            action: Some(4),
+        }],
+        skip_reason: String::new(),
+    }]
+}
+
+fn leader(name: &str) -> LeaderWrite {
+    LeaderWrite {
+        name: name.into(),
+        role: "Supervisor".into(),
+        board: "area:Packing".into(),
+        login: Some("vera".into()),
+        active: true,
+    }
+}
+
+fn routine(leader_id: i64, title: &str) -> RoutineWrite {
+    RoutineWrite {
+        leader_id,
+        title: title.into(),
+        kind: "checklist".into(),
+        board: "crew:Mech".into(),
+        cadence: "0 7 * * Mon-Fri".into(),
+        window_hours: 2,
+        grace_hours: 4,
+        items: vec!["Safety cross marked".into(), "Ünïcode ✓ \"quoted\"".into()],
+        active: true,
+        route_id: Some(3),
+    }
+}
+
+fn completion(routine_id: i64, t: i64) -> CompletionWrite {
+    CompletionWrite {
+        routine_id,
+        done_at: at(t),
+        note: "all fine".into(),
+        results: vec![
+            crate::lsw::ItemResult {
+                item: "Safety cross marked".into(),
+                ok: true,
+                note: String::new(),
+                action: None,
+            },
+            crate::lsw::ItemResult {
+                item: "Ünïcode ✓ \"quoted\"".into(),
+                ok: false,
+                note: "not yet".into(),
+                action: Some(7),
+            },
+        ],
     }
 }
 
@@ -360,6 +495,65 @@ pub(crate) mod pg {
 }
 
 both! {
+    /// Routes and walks read back as written; a walk's stops are saved whole with its end, and
+    /// walks are read by when they started.
+    fn walks_round_trip(store: &mut Store) {
+        let r = store.write_route(None, &route(7), "Ana", "added", at(1)).unwrap();
+        let mut w = route(7);
+        w.active = false;
+        store.write_route(Some(r), &w, "Ana", "paused", at(2)).unwrap();
+        let routes = store.routes().unwrap();
+        assert_eq!((routes.len(), routes[0].active, routes[0].stops.clone()), (1, false, route(7).stops));
+        let id = store.start_walk(r, 7, &walk_stops(), "Vera", "started", at(10)).unwrap();
+        let mut walk = store.walk(id).unwrap().unwrap();
+        assert_eq!((walk.ended_at, walk.stops.clone()), (None, walk_stops()));
+        walk.stops[0].state = crate::walks::StopState::Skipped;
+        walk.stops[0].skip_reason = "closed".into();
+        walk.ended_at = Some(at(20));
+        store.save_walk(&walk, "Vera", "ended", at(20)).unwrap();
+        assert_eq!(store.walk(id).unwrap().unwrap(), walk);
+        assert_eq!(store.walks(at(10), at(11)).unwrap().len(), 1);
+        assert!(store.walks(at(11), at(50)).unwrap().is_empty());
+        assert_eq!(store.walk(id + 1).unwrap(), None);
+        let lines: Vec<String> = store.lsw_history(&format!("walk:{id}")).unwrap().into_iter().map(|c| c.what).collect();
+        assert_eq!(lines, ["started", "ended"]);
+    }
+
+    /// Leaders, routines and completions read back as written, with a line of history for each
+    /// write; an edit replaces the row; completions are read by when they were done.
+    fn leader_standard_work_round_trips(store: &mut Store) {
+        let l = store.write_leader(None, &leader("Vera Marsh"), "Ana", "added Vera", at(1)).unwrap();
+        let mut w = leader("Vera Marsh");
+        w.login = None;
+        w.active = false;
+        assert_eq!(store.write_leader(Some(l), &w, "Bo", "changed Vera", at(2)).unwrap(), l);
+        let got = store.leaders().unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].login.clone(), got[0].active, got[0].updated_at), (None, false, at(2)));
+        let r = store.write_routine(None, &routine(l, "Board review"), "Ana", "added", at(3)).unwrap();
+        let mut rw = routine(l, "Board review, renamed");
+        rw.window_hours = 24;
+        rw.items = vec![];
+        store.write_routine(Some(r), &rw, "Ana", "changed", at(4)).unwrap();
+        let stored = store.routine(r).unwrap().unwrap();
+        assert_eq!((stored.title.as_str(), stored.window_hours, stored.items.len()), ("Board review, renamed", 24, 0));
+        assert_eq!(store.routine(r + 100).unwrap(), None);
+        let c1 = store.record_completion(&completion(r, 10), "Vera", "done 1").unwrap();
+        let c2 = store.record_completion(&completion(r, 20), "Vera", "done 2").unwrap();
+        assert!(c2 > c1);
+        let done = store.completions(at(10), at(20)).unwrap();
+        assert_eq!(done.len(), 1, "the range's end is open");
+        assert_eq!(done[0].results, completion(r, 10).results);
+        assert_eq!(done[0].who, "Vera");
+        let lines: Vec<String> = store.lsw_history(&format!("routine:{r}")).unwrap().into_iter().map(|c| c.what).collect();
+        assert_eq!(lines, ["added", "changed", "done 1", "done 2"]);
+        assert_eq!(store.lsw_history(&format!("leader:{l}")).unwrap().len(), 2);
+        let h = store.start_huddle("crew:Mech", at(30)).unwrap();
+        store.end_huddle(h, at(40), "Vera Marsh", "").unwrap();
+        assert_eq!(store.huddles_between(at(30), at(31)).unwrap().len(), 1);
+        assert!(store.huddles_between(at(31), at(50)).unwrap().is_empty());
+    }
+
     /// Every field of an order survives the store, and a full order reads back equal.
     fn every_column_round_trips(store: &mut Store) {
         import(store, vec![full("x"), order("y", "plain")]);
@@ -743,6 +937,8 @@ fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
         "ALTER TABLE orders DROP COLUMN cost; ALTER TABLE orders DROP COLUMN failure_code; \
          DROP INDEX job_runs_fire; ALTER TABLE job_runs DROP COLUMN fire_at; \
          ALTER TABLE job_runs DROP COLUMN heartbeat_at; DROP TABLE login_failures; \
+         DROP TABLE leaders; DROP TABLE routines; DROP TABLE routine_completions; \
+         DROP TABLE lsw_history; DROP TABLE walk_routes; DROP TABLE walks; \
          PRAGMA user_version = 5;",
     )
     .unwrap();

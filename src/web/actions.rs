@@ -154,6 +154,7 @@ pub async fn detail(
             ". Owner " strong { (action.owner) } ", due " (action.due) ", " (action.status) "."
         }
         @if !action.orders.is_empty() { p { "Orders: " (action.orders.join(", ")) } }
+        @if let Some(n) = &action.note { p class="note" { (noted(n)) } }
         h2 { "History" }
         table class="orders full" {
             thead { tr { th { "when" } th { "who" } th { "what" } } }
@@ -168,6 +169,19 @@ pub async fn detail(
         Html(layout::layout(&format!("Action {id} — Gemba"), &nav, None, body).into_string())
             .into_response(),
     )
+}
+
+/// A note, with the page it names at its end, `(/walks/12)`, as a link (where an action raised
+/// by a gemba walk or an audit came from).
+fn noted(note: &str) -> maud::Markup {
+    let link = note
+        .strip_suffix(')')
+        .and_then(|n| n.rsplit_once(" ("))
+        .and_then(|(text, path)| super::params::local_path(path).map(|p| (text, p)));
+    match link {
+        Some((text, path)) => html! { (text) " (" a href=(path) { (path) } ")" },
+        None => html! { (note) },
+    }
 }
 
 #[derive(Deserialize)]

@@ -138,6 +138,8 @@ pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> 
                     a href="/quality" { "Data quality" }
                     a href="/imports" { "Imports" }
                     a href="/huddles" { "Huddles" }
+                    a href="/lsw" { "Standard work" }
+                    a href="/walks" { "Walks" }
                     @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
                 }
                 main { (body) }

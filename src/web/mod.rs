@@ -17,10 +17,12 @@ pub mod actions;
 pub mod api;
 pub mod board;
 pub mod imports;
+pub mod lsw;
 pub mod orders;
 pub mod quality;
 pub mod safety;
 pub mod trends;
+pub mod walks;
 pub mod welcome;
 
 // The JSON API's routes and its OpenAPI document.
@@ -527,6 +529,27 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/huddles/{id}/end", post(actions::end_huddle))
         .route("/safety", post(safety::mark_form))
+        .route("/lsw", get(lsw::board_page))
+        .route("/me", get(lsw::me))
+        .route("/lsw/setup", get(lsw::setup_page))
+        .route("/lsw/leaders", post(lsw::leader_form_post))
+        .route("/lsw/leaders/{id}", post(lsw::leader_form_post))
+        .route("/lsw/routines", post(lsw::routine_form_post))
+        .route(
+            "/lsw/routines/{id}",
+            get(lsw::routine_page).post(lsw::routine_form_post),
+        )
+        .route("/lsw/routines/{id}/done", post(lsw::done_form))
+        .route("/walks", get(walks::walks_page).post(walks::start_post))
+        .route("/walks/routes", post(walks::route_post))
+        .route(
+            "/walks/routes/{id}",
+            get(walks::route_page).post(walks::route_post),
+        )
+        .route("/walks/{id}", get(walks::walk_page))
+        .route("/walks/{id}/stops/{n}", post(walks::visit_post))
+        .route("/walks/{id}/stops/{n}/skip", post(walks::skip_post))
+        .route("/walks/{id}/end", post(walks::end_post))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/healthz", get(|| async { "ok" }))

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{ApiError, AppError, AppState, ErrorBody, actions, api, quality, safety};
+use super::{ApiError, AppError, AppState, ErrorBody, actions, api, lsw, quality, safety, walks};
 use crate::metrics::orders::OrderRow;
 use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
 use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassigned};
@@ -30,7 +30,23 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         actions::api_op,
         safety::api_get,
         safety::api_post,
-        quality::api_get
+        quality::api_get,
+        lsw::api_chart,
+        lsw::api_leaders,
+        lsw::api_leader_create,
+        lsw::api_leader_edit,
+        lsw::api_routines,
+        lsw::api_routine_create,
+        lsw::api_routine_edit,
+        lsw::api_complete,
+        walks::api_routes,
+        walks::api_route_create,
+        walks::api_route_edit,
+        walks::api_walks,
+        walks::api_walk,
+        walks::api_start,
+        walks::api_stop,
+        walks::api_end
     ),
     components(schemas(
         actions::ActionBody,
@@ -41,6 +57,34 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         crate::safety::DayMark,
         crate::safety::ShownDay,
         crate::safety::Mark,
+        lsw::LswBody,
+        lsw::RoutineStanding,
+        lsw::TierTally,
+        lsw::LeaderBody,
+        lsw::RoutineBody,
+        lsw::CompletionBody,
+        lsw::ItemAnswerBody,
+        crate::lsw::Tally,
+        crate::lsw::Occurrence,
+        crate::lsw::Standing,
+        crate::lsw::RoutineKind,
+        crate::lsw::ItemResult,
+        crate::store::Leader,
+        crate::store::Routine,
+        crate::store::Completion,
+        crate::store::Route,
+        crate::store::Walk,
+        crate::walks::Stop,
+        crate::walks::StopRecord,
+        crate::walks::StopState,
+        crate::walks::Answer,
+        crate::walks::Observation,
+        crate::walks::WalkCounts,
+        walks::RouteBody,
+        walks::WalkBody,
+        walks::StartBody,
+        walks::StopBody,
+        walks::ObservationBody,
         PullPlan,
         CrewPull,
         Suggestion,
@@ -85,6 +129,36 @@ pub fn routes() -> Router<AppState> {
         .route("/actions/{id}", axum::routing::post(actions::api_op))
         .route("/safety", get(safety::api_get).post(safety::api_post))
         .route("/quality", get(quality::api_get))
+        .route("/lsw", get(lsw::api_chart))
+        .route(
+            "/leaders",
+            get(lsw::api_leaders).post(lsw::api_leader_create),
+        )
+        .route("/leaders/{id}", axum::routing::post(lsw::api_leader_edit))
+        .route(
+            "/routines",
+            get(lsw::api_routines).post(lsw::api_routine_create),
+        )
+        .route("/routines/{id}", axum::routing::post(lsw::api_routine_edit))
+        .route(
+            "/routines/{id}/completions",
+            axum::routing::post(lsw::api_complete),
+        )
+        .route(
+            "/walk-routes",
+            get(walks::api_routes).post(walks::api_route_create),
+        )
+        .route(
+            "/walk-routes/{id}",
+            axum::routing::post(walks::api_route_edit),
+        )
+        .route("/walks", get(walks::api_walks).post(walks::api_start))
+        .route("/walks/{id}", get(walks::api_walk))
+        .route(
+            "/walks/{id}/stops/{n}",
+            axum::routing::post(walks::api_stop),
+        )
+        .route("/walks/{id}/end", axum::routing::post(walks::api_end))
         .route("/imports", get(api::imports))
         .route("/imports/{id}", get(api::import))
         .route("/openapi.json", get(openapi))

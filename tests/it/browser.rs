@@ -823,3 +823,236 @@ async fn every_page_reads_on_a_phone() {
     }
     c.close().await.unwrap();
 }
+
+/// A leader checks a routine off on a phone: the card of today's routine, its items ticked with
+/// a note, then the card on time; the standard-work board on a desktop. Both are screenshots of
+/// the README.
+#[tokio::test]
+async fn a_leader_checks_a_routine_off_on_a_phone() {
+    let sandbox = Sandbox::new();
+    let server = Server::start(&sandbox, &["--demo"]);
+    let leaders: Value = api_json(server.url("/api/v1/leaders")).await;
+    let marsh = leaders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "V. Marsh")
+        .expect("the demo's supervisor")["id"]
+        .as_i64()
+        .unwrap();
+    // A routine due an hour ago, daily, so today's is open whatever the day of the week.
+    use chrono::Timelike;
+    let due =
+        (chrono::Utc::now() - chrono::Duration::hours(1)).with_timezone(&chrono_tz::Europe::Berlin);
+    let r: Value = reqwest::Client::new()
+        .post(server.url("/api/v1/routines"))
+        .json(&json!({
+            "leader": marsh, "title": "Packaging line walk checklist", "kind": "checklist",
+            "board": "area:Packaging", "cadence": format!("{} {} * * *", due.minute(), due.hour()),
+            "window_hours": 24, "grace_hours": 0,
+            "items": ["Guards and covers in place", "Floor clear of oil and parts", "Red tags reviewed with the team"]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rid = r["id"].as_i64().expect("the routine was added");
+
+    let (_driver, c) = browser_with(&sandbox.path("phone-lsw"), Some((390, 844, 3.0))).await;
+    c.goto(&server.url(&format!("/lsw?person={marsh}")))
+        .await
+        .unwrap();
+    let card = format!("section.lsw-card[data-routine=\"{rid}\"]");
+    wait_for(&c, &format!("{card}.open"), "today's card, open").await;
+    click(&c, &format!("{card} input[name=\"ok.0\"]")).await;
+    click(&c, &format!("{card} input[name=\"ok.1\"]")).await;
+    c.find(Locator::Css(&format!("{card} input[name=\"note.2\"]")))
+        .await
+        .unwrap()
+        .send_keys("two tags older than a week, raised at the huddle")
+        .await
+        .unwrap();
+    screenshot(&c, "lsw-phone.png").await;
+    click(&c, &format!("{card} button[type=\"submit\"]")).await;
+    wait_for(
+        &c,
+        &format!("{card}.on_time"),
+        "the card on time after Done",
+    )
+    .await;
+    for path in [
+        format!("/lsw?person={marsh}"),
+        "/lsw".into(),
+        "/lsw/setup".into(),
+        format!("/lsw/routines/{rid}"),
+        "/me".into(),
+    ] {
+        c.goto(&server.url(&path)).await.unwrap();
+        let w = c
+            .execute("return document.scrollingElement.scrollWidth", vec![])
+            .await
+            .unwrap();
+        assert!(
+            w.as_f64().unwrap() <= 390.0,
+            "{path}: no horizontal scrolling: {w}"
+        );
+        if path.starts_with("/lsw/routines/") {
+            let history = c.source().await.unwrap();
+            assert!(
+                history.contains("2 of 3 items ok"),
+                "the routine's history has the completion"
+            );
+        }
+    }
+    c.close().await.unwrap();
+
+    let (_driver, c) = browser(&sandbox.path("desk-lsw")).await;
+    c.goto(&server.url("/lsw")).await.unwrap();
+    wait_for(
+        &c,
+        "table.lsw-chart td.lsw-cell.on_time",
+        "the chart's cells",
+    )
+    .await;
+    let missed = c
+        .find_all(Locator::Css("table.lsw-chart td.lsw-cell.missed"))
+        .await
+        .unwrap();
+    let on_time = c
+        .find_all(Locator::Css("table.lsw-chart td.lsw-cell.on_time"))
+        .await
+        .unwrap();
+    assert!(
+        on_time.len() > missed.len(),
+        "mostly on time: {} vs {}",
+        on_time.len(),
+        missed.len()
+    );
+    c.goto(&server.url(&format!(
+        "/lsw?week={}",
+        (chrono::Utc::now() - chrono::Duration::days(7)).date_naive()
+    )))
+    .await
+    .unwrap();
+    wait_for(
+        &c,
+        "table.lsw-chart td.lsw-cell.missed",
+        "a missed routine last week",
+    )
+    .await;
+    screenshot(&c, "lsw-board.png").await;
+    c.close().await.unwrap();
+}
+
+/// A gemba walk on a phone (390×844): a route of three stops, an observation raised as an action
+/// at the first, the second skipped with a reason, the third visited, the walk ended; the action
+/// is then on the first stop's board. The stop's form is a screenshot of the README.
+#[tokio::test]
+async fn a_gemba_walk_on_a_phone_raises_an_action_on_the_board() {
+    let sandbox = Sandbox::new();
+    let server = Server::start(&sandbox, &["--demo"]);
+    let leaders: Value = api_json(server.url("/api/v1/leaders")).await;
+    let marsh = leaders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "V. Marsh")
+        .expect("the demo's supervisor")["id"]
+        .as_i64()
+        .unwrap();
+    let r: Value = reqwest::Client::new()
+        .post(server.url("/api/v1/walk-routes"))
+        .json(&json!({
+            "title": "Packaging, three stops", "leader": marsh,
+            "stops": [
+                {"board": "crew:Packaging Mechanical", "asset": "FIL-03", "label": "Filler 3 and its changeover board"},
+                {"board": "crew:Packaging E&I", "label": "E&I workshop"},
+                {"board": "area:Packaging", "label": "Spares store"}
+            ]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rid = r["id"].as_i64().expect("the route was added");
+
+    let (_driver, c) = browser_with(&sandbox.path("phone-walk"), Some((390, 844, 3.0))).await;
+    c.goto(&server.url("/walks")).await.unwrap();
+    click(
+        &c,
+        &format!("li[data-route=\"{rid}\"] form.start-walk button"),
+    )
+    .await;
+    wait_for(&c, "section.walk-stop[data-stop=\"1\"]", "the first stop").await;
+    let fill = |css: &'static str, text: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|_| panic!("{css}"))
+                .send_keys(text)
+                .await
+                .unwrap();
+        }
+    };
+    fill(
+        "textarea[name=\"answer.0\"]",
+        "No: the changeover standard is not posted",
+    )
+    .await;
+    fill(
+        "input[name=\"obs.0\"]",
+        "Changeover standard missing at filler 3",
+    )
+    .await;
+    click(&c, "input[name=\"raise.0\"]").await;
+    fill(
+        "input[name=\"obs.1\"]",
+        "Floor clear, tools on the shadow board",
+    )
+    .await;
+    screenshot(&c, "walk-phone.png").await;
+    click(&c, "form.walk-visit button").await;
+    wait_for(&c, "section.walk-stop[data-stop=\"2\"]", "the second stop").await;
+    fill(
+        "form.walk-skip input[name=\"reason\"]",
+        "workshop locked for a permit job",
+    )
+    .await;
+    click(&c, "form.walk-skip button").await;
+    wait_for(&c, "section.walk-stop[data-stop=\"3\"]", "the third stop").await;
+    click(&c, "form.walk-visit button").await;
+    wait_for(&c, "form.walk-end", "the end button").await;
+    click(&c, "form.walk-end button").await;
+    wait_for(&c, "section.walk-record.skipped", "the record").await;
+    let w = c
+        .execute("return document.scrollingElement.scrollWidth", vec![])
+        .await
+        .unwrap();
+    assert!(w.as_f64().unwrap() <= 390.0, "the walk fits the phone: {w}");
+    let record = c.source().await.unwrap();
+    assert!(record.contains("workshop locked for a permit job"));
+    assert!(
+        !record.contains("Done with this stop"),
+        "the walk has ended"
+    );
+    c.goto(&server.url("/board?crew=Packaging%20Mechanical"))
+        .await
+        .unwrap();
+    let board = c.source().await.unwrap();
+    assert!(
+        board.contains("Changeover standard missing at filler 3"),
+        "the observation is an action on the stop's board"
+    );
+    c.goto(&server.url("/walks")).await.unwrap();
+    let w = c
+        .execute("return document.scrollingElement.scrollWidth", vec![])
+        .await
+        .unwrap();
+    assert!(w.as_f64().unwrap() <= 390.0, "/walks fits the phone: {w}");
+    c.close().await.unwrap();
+}

@@ -1,6 +1,7 @@
 //! The panels a board is made of, shared by its page and its TV pages: the action log, the pull
-//! lanes and the safety cross. Panels render plain data; they hold no routes.
+//! lanes, the safety cross and the board's leadership. Panels render plain data; they hold no routes.
 
 pub mod actions;
 pub mod lanes;
+pub mod leadership;
 pub mod safety;
