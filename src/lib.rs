@@ -19,5 +19,6 @@ pub mod safety;
 pub mod schedule;
 pub mod store;
 pub mod sync;
+pub mod system;
 pub mod walks;
 pub mod web;
