@@ -599,12 +599,14 @@ impl Config {
             return Err(self.invalid("metrics.window_days", "must be at least 1"));
         }
         for (name, t) in &self.targets {
-            if !TARGETABLE.contains(&name.as_str()) {
+            // The order metrics, and the management system's indicators.
+            let known = TARGETABLE.iter().chain(&crate::system::KEYS);
+            if !known.clone().any(|k| k == name) {
                 return Err(self.invalid(
                     format!("targets.{name}"),
                     format!(
                         "unknown metric; targets can be set for: {}",
-                        TARGETABLE.join(", ")
+                        known.copied().collect::<Vec<_>>().join(", ")
                     ),
                 ));
             }

@@ -140,6 +140,7 @@ pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> 
                     a href="/huddles" { "Huddles" }
                     a href="/lsw" { "Standard work" }
                     a href="/walks" { "Walks" }
+                    a href="/system" { "System" }
                     @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
                 }
                 main { (body) }

@@ -21,6 +21,7 @@ pub mod lsw;
 pub mod orders;
 pub mod quality;
 pub mod safety;
+pub mod system;
 pub mod trends;
 pub mod walks;
 pub mod welcome;
@@ -77,8 +78,8 @@ struct Inner {
     new_data: tokio::sync::Notify,
 }
 
-/// A board and the safety cross's month.
-type LastPanelsKey = (Scope, Option<chrono::NaiveDate>);
+/// A board, the safety cross's month, and the page (not the TV).
+type LastPanelsKey = (Scope, Option<chrono::NaiveDate>, bool);
 
 /// How long a board's small reads are shared at most (writes by another process, the clock).
 const PANELS_SECONDS: u64 = 5;
@@ -274,7 +275,7 @@ impl AppState {
             .last_panels
             .lock()
             .expect("lock")
-            .insert((key.0.clone(), key.1), panels.clone());
+            .insert((key.0.clone(), key.1, key.2), panels.clone());
     }
 
     /// A board's last small reads, if it was shown before.
@@ -283,7 +284,7 @@ impl AppState {
             .last_panels
             .lock()
             .expect("lock")
-            .get(&(key.0.clone(), key.1))
+            .get(&(key.0.clone(), key.1, key.2))
             .cloned()
     }
 
@@ -540,6 +541,7 @@ pub fn app(state: AppState) -> Router {
             get(lsw::routine_page).post(lsw::routine_form_post),
         )
         .route("/lsw/routines/{id}/done", post(lsw::done_form))
+        .route("/system", get(system::page))
         .route("/walks", get(walks::walks_page).post(walks::start_post))
         .route("/walks/routes", post(walks::route_post))
         .route(

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{ApiError, AppError, AppState, ErrorBody, actions, api, lsw, quality, safety, walks};
+use super::{
+    ApiError, AppError, AppState, ErrorBody, actions, api, lsw, quality, safety, system, walks,
+};
 use crate::metrics::orders::OrderRow;
 use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
 use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassigned};
@@ -46,7 +48,8 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         walks::api_walk,
         walks::api_start,
         walks::api_stop,
-        walks::api_end
+        walks::api_end,
+        system::api
     ),
     components(schemas(
         actions::ActionBody,
@@ -81,6 +84,11 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         crate::walks::Observation,
         crate::walks::WalkCounts,
         walks::RouteBody,
+        super::panels::system::SystemBody,
+        super::panels::system::HealthRow,
+        super::panels::system::WeekHealth,
+        super::panels::system::Lagging,
+        crate::system::Health,
         walks::WalkBody,
         walks::StartBody,
         walks::StopBody,
@@ -152,6 +160,7 @@ pub fn routes() -> Router<AppState> {
             "/walk-routes/{id}",
             axum::routing::post(walks::api_route_edit),
         )
+        .route("/system", get(system::api))
         .route("/walks", get(walks::api_walks).post(walks::api_start))
         .route("/walks/{id}", get(walks::api_walk))
         .route(

@@ -888,6 +888,7 @@ async fn a_leader_checks_a_routine_off_on_a_phone() {
         "/lsw/setup".into(),
         format!("/lsw/routines/{rid}"),
         "/me".into(),
+        "/system".into(),
     ] {
         c.goto(&server.url(&path)).await.unwrap();
         let w = c
@@ -943,6 +944,27 @@ async fn a_leader_checks_a_routine_off_on_a_phone() {
     )
     .await;
     screenshot(&c, "lsw-board.png").await;
+    // The management system: the plant's tiles and the tiers' and boards' tables.
+    c.goto(&server.url("/system")).await.unwrap();
+    wait_for(
+        &c,
+        ".system-tiles .tile[data-key=\"routines_on_time_pct\"]",
+        "the system's tiles",
+    )
+    .await;
+    let tiles = c
+        .find_all(Locator::Css(".system-tiles .tile"))
+        .await
+        .unwrap();
+    assert_eq!(tiles.len(), 7 + 2, "seven leading indicators, two lagging");
+    let judged = c
+        .find_all(Locator::Css(
+            "table.system td.red, table.system td.green, table.system td.amber",
+        ))
+        .await
+        .unwrap();
+    assert!(!judged.is_empty(), "figures judged against [targets]");
+    screenshot(&c, "system.png").await;
     c.close().await.unwrap();
 }
 

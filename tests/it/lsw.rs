@@ -345,8 +345,48 @@ async fn every_standard_work_write_needs_a_login_when_auth_is_set() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
+    // Logged in, a form without this session's CSRF token is refused too.
+    let cookie = crate::auth::login(&s, &[("name", "ana"), ("password", "correct horse")])
+        .await
+        .unwrap_or_else(|_| panic!("ana logs in"));
+    for path in [
+        "/lsw/leaders".to_string(),
+        format!("/lsw/routines/{rid}/done"),
+        "/walks".to_string(),
+        "/walks/routes".to_string(),
+        "/walks/1/end".to_string(),
+    ] {
+        let r = crate::auth::post(&s, &path, &cookie, &[("csrf", "0"), ("name", "X")]).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
     let history = s.json("/api/v1/leaders").await;
     assert_eq!(history, leaders, "nothing changed");
+    // A leader with ana's login: her /me is her page.
+    let r = client()
+        .post(s.url("/api/v1/leaders"))
+        .header("cookie", &cookie)
+        .json(&json!({"name": "Ana", "role": "Supervisor", "board": "area:Packaging", "login": "ana"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let ana: Value = r.json().await.unwrap();
+    let me = client()
+        .get(s.url("/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        me.headers()["location"],
+        format!("/lsw?person={}", ana["id"]).as_str()
+    );
+    let (st, e) = post_json(&s, "/api/v1/leaders", json!({})).await;
+    assert_eq!(
+        (st, e["error"].is_string()),
+        (StatusCode::UNAUTHORIZED, true)
+    );
     // The pages still read, with a way to log in and no form.
     let page = s.text(&format!("/lsw?person={lid}")).await;
     assert!(page.contains("Log in") && !page.contains("name=\"csrf\""));

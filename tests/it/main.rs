@@ -20,5 +20,6 @@ mod schedules;
 mod server;
 mod support;
 mod sync;
+mod system;
 mod walks;
 mod workbooks;

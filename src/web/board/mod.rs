@@ -26,6 +26,7 @@ use crate::web::charts;
 use crate::web::layout::{self, Nav};
 use crate::web::panels::actions::{self, BoardActions};
 use crate::web::panels::lanes;
+use crate::web::panels::leadership::Leadership;
 use crate::web::panels::safety::{self, SafetyCross};
 use crate::web::params::checked_scope;
 use crate::web::{AppError, AppState, Loaded};
@@ -346,7 +347,14 @@ async fn render(
     // The small reads (actions, huddle, safety marks, job warnings) are shared by the requests
     // of one board until a write lands or a few seconds pass: every phone of a huddle opening
     // the board at once costs one read.
-    let key = (board_scope.clone(), month, state.writes(), loaded.version);
+    let is_page = matches!(view, View::Page { .. });
+    let key = (
+        board_scope.clone(),
+        month,
+        is_page,
+        state.writes(),
+        loaded.version,
+    );
     // During an outage the board does not wait on the store (a connection attempt to a host
     // that is gone takes its timeout): the last reads are shown until the watcher finds the
     // store back.
@@ -361,10 +369,24 @@ async fn render(
             }
             st.panels()
                 .try_get_with(key, || -> Result<_, AppError> {
+                    // A crew's or an area's board shows its leaders; the plant's and a
+                    // site's the management system's health. Not on the TV: the huddle's
+                    // agenda has its own pages.
+                    let team = board_scope.crew.is_some() || board_scope.area.is_some();
                     Ok(Arc::new(Panels {
                         actions: BoardActions::read(&st, &board_scope)?,
                         warnings: crate::web::jobs::warnings(&st, Utc::now())?,
                         cross: SafetyCross::read(&st, &board_scope, month)?,
+                        leadership: if is_page && team {
+                            Some(Leadership::read(&st, &board_scope)?)
+                        } else {
+                            None
+                        },
+                        system: if is_page && !team {
+                            Some(crate::web::panels::system::board_health(&st, &board_scope)?)
+                        } else {
+                            None
+                        },
                     }))
                 })
                 .map_err(|e| (*e).clone())
@@ -400,6 +422,8 @@ async fn render(
         warnings: &warnings,
         viewer: &viewer,
         safety: &panels.cross,
+        leadership: panels.leadership.as_ref(),
+        system: panels.system.as_ref(),
     };
     let markup = match view {
         View::Page { .. } => page(&state, &loaded, &data, &live),
@@ -492,10 +516,15 @@ pub struct Panels {
     pub actions: BoardActions,
     pub warnings: Vec<String>,
     pub cross: SafetyCross,
+    /// A crew's or an area's leaders (the page, not the TV).
+    pub leadership: Option<Leadership>,
+    /// The management system's health of the plant or a site (the page, not the TV).
+    pub system: Option<crate::system::Health>,
 }
 
-/// The board, the safety cross's month, the count of writes, the data version.
-pub type PanelKey = (Scope, Option<NaiveDate>, u64, i64);
+/// The board, the safety cross's month, the page (not the TV), the count of writes, the data
+/// version.
+pub type PanelKey = (Scope, Option<NaiveDate>, bool, u64, i64);
 
 pub struct Live<'a> {
     pub pull: &'a PullPlan,
@@ -503,6 +532,8 @@ pub struct Live<'a> {
     pub warnings: &'a [String],
     pub viewer: &'a Viewer,
     pub safety: &'a SafetyCross,
+    pub leadership: Option<&'a Leadership>,
+    pub system: Option<&'a crate::system::Health>,
 }
 
 /// The board's page (the TV view is `tv::page`).
@@ -541,7 +572,14 @@ pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, live: &Live<'
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
             }
         }
+        @if let Some(h) = live.system {
+            section class="system-row" aria-label="The management system" {
+                h2 { "The management system, last four weeks " a class="more" href="/system" { "all of it" } }
+                (crate::web::panels::system::tiles(cfg, h, None))
+            }
+        }
         (actions::section(cfg, &d.scope, live.actions, live.viewer))
+        @if let Some(l) = live.leadership { (l.panel(cfg.plant.tz)) }
         (lanes::section(cfg, live.pull))
     };
     layout::layout(&title, &d.nav, Some(&d.scope), body)

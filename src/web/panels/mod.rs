@@ -5,3 +5,4 @@ pub mod actions;
 pub mod lanes;
 pub mod leadership;
 pub mod safety;
+pub mod system;
