@@ -858,7 +858,12 @@ impl Store {
     }
 
     pub fn action_history(&mut self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
-        on_mut!(self, e => e.action_history(id))
+        on_mut!(self, e => e.action_history(Some(id)))
+    }
+
+    /// Every action's history, by action, each in order (one read for all of them).
+    pub fn action_histories(&mut self) -> Result<Vec<ActionChange>, StoreError> {
+        on_mut!(self, e => e.action_history(None))
     }
 
     /// History lines of the actions on or from `board` between two instants.

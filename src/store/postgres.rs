@@ -1229,10 +1229,10 @@ impl Postgres {
         })
     }
 
-    pub fn action_history(&mut self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
+    pub fn action_history(&mut self, id: Option<i64>) -> Result<Vec<ActionChange>, StoreError> {
         self.call(|c, err| {
             c.query(
-                "SELECT action_id, at, who, what FROM action_history WHERE action_id = $1 ORDER BY at, seq",
+                "SELECT action_id, at, who, what FROM action_history WHERE $1::bigint IS NULL OR action_id = $1 ORDER BY action_id, at, seq",
                 &[&id],
             )
             .map_err(err)?

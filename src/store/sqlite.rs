@@ -1003,10 +1003,11 @@ impl Sqlite {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    pub fn action_history(&self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
+    /// The history of one action, or of every action (by action, then in order).
+    pub fn action_history(&self, id: Option<i64>) -> Result<Vec<ActionChange>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT action_id, at, who, what FROM action_history WHERE action_id = ?1 ORDER BY at, rowid")
+            .prepare("SELECT action_id, at, who, what FROM action_history WHERE ?1 IS NULL OR action_id = ?1 ORDER BY action_id, at, rowid")
             .map_err(self.err())?;
         let rows = stmt
             .query_map(params![id], change_from_row)

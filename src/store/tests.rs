@@ -725,6 +725,13 @@ both! {
         assert!(store.actions(Some("crew:Mech"), Some("crew:Mech")).unwrap().is_empty());
         let history: Vec<String> = store.action_history(a).unwrap().into_iter().map(|h| h.what).collect();
         assert_eq!(history, ["created", "escalated"]);
+        let every: Vec<(i64, String)> = store.action_histories().unwrap().into_iter().map(|h| (h.action_id, h.what)).collect();
+        let mut want: Vec<(i64, String)> = [a, b]
+            .iter()
+            .flat_map(|id| store.action_history(*id).unwrap().into_iter().map(|h| (h.action_id, h.what)))
+            .collect();
+        want.sort_by_key(|w| w.0);
+        assert_eq!(every, want, "every action's lines, by action, each in order");
         assert_eq!(store.changes_between("crew:Mech", at(0), at(25)).unwrap().len(), 1);
         assert_eq!(store.changes_between("area:Packing", at(0), at(100)).unwrap().len(), 2);
     }

@@ -103,15 +103,20 @@ impl Read {
         let now = Utc::now();
         let rec = Recorded::read(state, span, end)?;
         let routines = rec.chart(state, span, end, now)?;
-        let actions = state.with_store(|s| {
-            s.actions(None, None)?
-                .into_iter()
-                .map(|a| {
-                    let h = s.action_history(a.id)?;
-                    Ok::<_, crate::store::StoreError>((a, h))
-                })
-                .collect::<Result<Vec<_>, _>>()
+        let (actions, lines) = state.with_store(|s| {
+            Ok::<_, crate::store::StoreError>((s.actions(None, None)?, s.action_histories()?))
         })?;
+        let mut by_action: std::collections::HashMap<i64, Vec<ActionChange>> = Default::default();
+        for l in lines {
+            by_action.entry(l.action_id).or_default().push(l);
+        }
+        let actions = actions
+            .into_iter()
+            .map(|a| {
+                let h = by_action.remove(&a.id).unwrap_or_default();
+                (a, h)
+            })
+            .collect();
         let emergencies = state
             .loaded()
             .engine
