@@ -1,6 +1,7 @@
-//! Leader standard work (issue #18): when a leader's routine is due, and whether each time it
-//! was due was done on time, late, or missed. Rules only, no IO; the store will keep routines
-//! and completions, the pages show what these functions answer.
+//! Leader standard work (docs/lsw.md): when a leader's routine is due, and whether each time it
+//! was due was done on time, late, or missed; the checks of leaders, routines and completions.
+//! The rules are plain functions of plain data; [`Standard`] is one person's writes through the
+//! store (as `actions::Actions` is for actions), and the pages show what the functions answer.
 //!
 //! A routine has a **cadence** (a crontab line in plant time, read by the same translation as
 //! `[[schedules]]`, so `0 7 * * 1-5` is 07:00 Monday to Friday, and stays 07:00 across a
@@ -77,12 +78,6 @@ pub enum LswError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Action(#[from] crate::actions::ActionError),
-}
-
-impl PartialEq for LswError {
-    fn eq(&self, other: &LswError) -> bool {
-        self.to_string() == other.to_string()
-    }
 }
 
 /// When a routine is due: a crontab line in plant time.
