@@ -235,6 +235,25 @@ impl Rag {
             Rag::Red => "off target",
         }
     }
+
+    /// The sign beside the colour: ✔ on target, ▲ near, ✖ off.
+    pub fn sign(self) -> &'static str {
+        match self {
+            Rag::Green => "✔",
+            Rag::Amber => "▲",
+            Rag::Red => "✖",
+        }
+    }
+
+    /// The CSS class of a judged figure (`none` for one without a judgement).
+    pub fn class(rag: Option<Rag>) -> &'static str {
+        match rag {
+            Some(Rag::Green) => "green",
+            Some(Rag::Amber) => "amber",
+            Some(Rag::Red) => "red",
+            None => "none",
+        }
+    }
 }
 
 impl Target {

@@ -203,14 +203,9 @@ fn marker(cfg: &Config, key: &str, v: Option<f64>, colour: bool) -> (String, Str
     match (cfg.targets.get(key), v) {
         (Some(t), Some(v)) => {
             let rag = t.judge(shown_value(key, v));
-            let sym = match rag {
-                Rag::Green => "✔",
-                Rag::Amber => "▲",
-                Rag::Red => "✖",
-            };
             (
                 t.describe(),
-                paint(rag, &format!("{sym} {}", rag.word()), colour),
+                paint(rag, &format!("{} {}", rag.sign(), rag.word()), colour),
             )
         }
         (Some(t), None) => (t.describe(), String::new()),

@@ -483,12 +483,8 @@ fn arrow(t: &Tile) -> Markup {
 }
 
 fn tile_markup(t: &Tile) -> Markup {
-    let (class, icon, word) = match t.rag {
-        Some(Rag::Green) => ("green", "✔", "on target"),
-        Some(Rag::Amber) => ("amber", "▲", "near target"),
-        Some(Rag::Red) => ("red", "✖", "off target"),
-        None => ("none", "", ""),
-    };
+    let class = Rag::class(t.rag);
+    let (icon, word) = t.rag.map_or(("", ""), |r| (r.sign(), r.word()));
     let shown = t
         .shown
         .clone()

@@ -257,24 +257,6 @@ fn judge(cfg: &Config, key: &str, v: Option<f64>, judged: bool) -> Option<Rag> {
         .flatten()
 }
 
-fn rag_class(r: Option<Rag>) -> &'static str {
-    match r {
-        Some(Rag::Green) => "green",
-        Some(Rag::Amber) => "amber",
-        Some(Rag::Red) => "red",
-        None => "none",
-    }
-}
-
-fn rag_sign(r: Option<Rag>) -> &'static str {
-    match r {
-        Some(Rag::Green) => "✔",
-        Some(Rag::Amber) => "▲",
-        Some(Rag::Red) => "✖",
-        None => "",
-    }
-}
-
 /// The tile row of the plant's (or a site's) indicators: the board shows it, and so does
 /// `/system` at its top.
 pub fn tiles(cfg: &Config, h: &Health, lagging: Option<&Lagging>) -> Markup {
@@ -284,12 +266,12 @@ pub fn tiles(cfg: &Config, h: &Health, lagging: Option<&Lagging>) -> Markup {
                 @let v = h.value(key);
                 @let r = judge(cfg, key, v, true);
                 @let (name, unit) = label(key);
-                div class={"tile " (rag_class(r))} data-key=(key) {
+                div class={"tile " (Rag::class(r))} data-key=(key) {
                     div class="label" { (name) }
                     div class="value" { (figure(key, v)) }
                     div class="unit" { (unit) }
                     @if let Some(t) = cfg.targets.get(key) { div class="target" { "target " (t.describe()) } }
-                    @if let Some(r) = r { div class="status" { (rag_sign(Some(r))) " " (r.word()) } }
+                    @if let Some(r) = r { div class="status" { (r.sign()) " " (r.word()) } }
                 }
             }
             @if let Some(l) = lagging {
@@ -315,7 +297,7 @@ pub fn health_row(cfg: &Config, label: &Markup, h: &Health, huddles_judged: bool
             @for key in KEYS {
                 @let v = h.value(key);
                 @let r = judge(cfg, key, v, huddles_judged);
-                td class={"num " (rag_class(r))} data-key=(key) { (figure(key, v)) @if r.is_some() { " " span class="sign" { (rag_sign(r)) } } }
+                td class={"num " (Rag::class(r))} data-key=(key) { (figure(key, v)) @if let Some(r) = r { " " span class="sign" { (r.sign()) } } }
             }
         }
     }
