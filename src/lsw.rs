@@ -668,6 +668,15 @@ pub fn by_day<'o>(occ: &'o [Occurrence], tz: Tz, days: &[NaiveDate]) -> Vec<Vec<
         .collect()
 }
 
+/// A tier's name for people.
+pub fn tier_label(t: u8) -> &'static str {
+    match t {
+        1 => "Tier 1: crews",
+        2 => "Tier 2: areas",
+        _ => "Tier 3: site and plant",
+    }
+}
+
 /// The tier of a board for the standard-work chart: 1 a crew, 2 an area, 3 a site or the plant.
 pub fn tier(board: &str) -> u8 {
     match crate::metrics::Scope::from_key(board) {

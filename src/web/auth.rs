@@ -203,6 +203,21 @@ impl Viewer {
     }
 }
 
+/// Fields of a form, by name (a repeated name keeps its last value).
+pub type FormFields = std::collections::BTreeMap<String, String>;
+
+/// Who writes with a posted form, asked first: its fields, and the writer when its `csrf` token
+/// may write (`Viewer::check`).
+pub fn form_writer(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(String, FormFields), AppError> {
+    let fields: FormFields = form_urlencoded::parse(body).into_owned().collect();
+    let who = Viewer::of(state, headers).check(fields.get("csrf").map_or("", |s| s))?;
+    Ok((who, fields))
+}
+
 fn stale_form() -> AppError {
     AppError {
         status: StatusCode::FORBIDDEN,

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
-use super::{AppError, Loaded, ago};
+use super::{AppError, AppState, Loaded, ago};
 use crate::config::Config;
 use crate::metrics::{Engine, Scope};
 
@@ -147,6 +147,12 @@ pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> 
             }
         }
     }
+}
+
+/// A page of the site in its shell, with the navigation of the loaded data.
+pub fn page_response(state: &AppState, title: &str, body: Markup) -> Result<Response, AppError> {
+    let nav = Nav::build(&state.loaded().engine)?;
+    Ok(Html(layout(title, &nav, None, body).into_string()).into_response())
 }
 
 /// The crew and area choosers of a page's filter form, the current ones selected.

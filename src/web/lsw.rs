@@ -9,23 +9,23 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Viewer, api_writer};
-use super::layout::{self, Nav, csrf_field, fmt_time};
-use super::panels::leadership::Recorded;
-use super::params::{id_of, local_path, parse_date};
+use super::auth::{FormFields, Viewer, api_writer, form_writer};
+use super::layout::{csrf_field, fmt_time, page_response};
+use super::panels::leadership::{Recorded, history as history_list};
+use super::params::{JsonBody, id_of, json_value, local_path, parse_date};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
 use crate::actions::board_name;
 use crate::config::Config;
 use crate::lsw::{
     ItemAnswer, LeaderDraft, LswError, Occurrence, RoutineDraft, RoutineKind, Standard, Standing,
-    Tally, by_day, day_range, tier,
+    Tally, by_day, day_range, tier, tier_label,
 };
-use crate::store::{Completion, Leader, LswChange, Route, Routine};
+use crate::store::{Completion, Leader, Route, Routine};
 
 impl From<LswError> for AppError {
     fn from(e: LswError) -> AppError {
@@ -118,14 +118,6 @@ type RoutineRow<'c> = (&'c Routine, &'c [Occurrence], Tally);
 /// A tier of the chart: its tally and its leaders, each with theirs and their routines.
 type TierRows<'c> = (u8, Tally, Vec<(&'c Leader, Tally, Vec<RoutineRow<'c>>)>);
 
-fn tier_label(t: u8) -> &'static str {
-    match t {
-        1 => "Tier 1: crews",
-        2 => "Tier 2: areas",
-        _ => "Tier 3: site and plant",
-    }
-}
-
 fn pct(t: Tally) -> String {
     t.on_time_pct().map_or("–".into(), |p| format!("{p:.0} %"))
 }
@@ -178,11 +170,6 @@ fn legend() -> Markup {
             span class="lsw-cell not-due" { span class="sign" { "·" } " not due" }
         }
     }
-}
-
-fn page(state: &AppState, title: &str, body: Markup) -> Result<Response, AppError> {
-    let nav = Nav::build(&state.loaded().engine)?;
-    Ok(Html(layout::layout(title, &nav, None, body).into_string()).into_response())
 }
 
 /// `/lsw`: the standard-work board, or with `person` one leader's page.
@@ -307,7 +294,7 @@ pub async fn board_page(
             }
         }
     };
-    page(&state, "Leader standard work — Gemba", body)
+    page_response(&state, "Leader standard work — Gemba", body)
 }
 
 /// `/me`: the logged-in leader's page; without a login (or a leader with that login), the list
@@ -341,7 +328,7 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
             }
         }
     };
-    page(&state, "My standard work — Gemba", body)
+    page_response(&state, "My standard work — Gemba", body)
 }
 
 /// One leader's routines of today and this week, with a form to record each done.
@@ -410,7 +397,7 @@ async fn person_page(state: &AppState, headers: &HeaderMap, id: i64) -> Result<R
         }
         @if csrf.is_none() { p class="note" { a href=(format!("/login?return={}", urlencode(&ret))) { "Log in" } " to record routines done." } }
     };
-    page(
+    page_response(
         state,
         &format!("{} — standard work — Gemba", leader.name),
         body,
@@ -482,7 +469,7 @@ fn occurrence_card(
 }
 
 /// The answers of a completion form: `ok.N` (`pass`/`fail`, a tick), `note.N`, `raise.N`.
-fn answers_of(fields: &[(String, String)], items: usize) -> Result<Vec<ItemAnswer>, AppError> {
+fn answers_of(fields: &FormFields, items: usize) -> Result<Vec<ItemAnswer>, AppError> {
     let mut out = vec![ItemAnswer::default(); items];
     for (k, v) in fields {
         let Some((name, i)) = k.split_once('.') else {
@@ -525,14 +512,8 @@ pub async fn done_form(
     Path(id): Path<String>,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map_or(String::new(), |(_, v)| v.clone())
-    };
-    let who = Viewer::of(&state, &headers).check(&get("csrf"))?;
+    let (who, fields) = form_writer(&state, &headers, &body)?;
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let id = id_of("a routine", &id)?;
     let (note, ret) = (get("note"), get("return"));
     let st = state.clone();
@@ -609,7 +590,7 @@ pub async fn setup_page(
             p class="note" { a href="/login?return=%2Flsw%2Fsetup" { "Log in" } " to add or change leaders and routines." }
         }
     };
-    page(&state, "Leaders and routines — Gemba", body)
+    page_response(&state, "Leaders and routines — Gemba", body)
 }
 
 /// Every board of the config, as (key, name).
@@ -681,11 +662,7 @@ fn routine_form(
     }
 }
 
-fn form_fields(body: &[u8]) -> HashMap<String, String> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn leader_draft(f: &HashMap<String, String>) -> LeaderDraft {
+fn leader_draft(f: &FormFields) -> LeaderDraft {
     let g = |k: &str| f.get(k).cloned().unwrap_or_default();
     LeaderDraft {
         name: g("name"),
@@ -696,7 +673,7 @@ fn leader_draft(f: &HashMap<String, String>) -> LeaderDraft {
     }
 }
 
-fn routine_draft(f: &HashMap<String, String>) -> RoutineDraft {
+fn routine_draft(f: &FormFields) -> RoutineDraft {
     let g = |k: &str| f.get(k).cloned().unwrap_or_default();
     RoutineDraft {
         leader: g("leader"),
@@ -762,8 +739,7 @@ pub async fn leader_form_post(
     id: Option<Path<String>>,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let f = form_fields(&body);
-    let who = Viewer::of(&state, &headers).check(f.get("csrf").map_or("", |s| s))?;
+    let (who, f) = form_writer(&state, &headers, &body)?;
     let id = id.map(|Path(p)| id_of("a leader", &p)).transpose()?;
     let st = state.clone();
     let d = leader_draft(&f);
@@ -779,8 +755,7 @@ pub async fn routine_form_post(
     id: Option<Path<String>>,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let f = form_fields(&body);
-    let who = Viewer::of(&state, &headers).check(f.get("csrf").map_or("", |s| s))?;
+    let (who, f) = form_writer(&state, &headers, &body)?;
     let id = id.map(|Path(p)| id_of("a routine", &p)).transpose()?;
     let st = state.clone();
     let d = routine_draft(&f);
@@ -851,15 +826,7 @@ pub async fn routine_page(
             (routine_form(&boards, &chart.leaders, &routes, Some(r), token))
         }
     };
-    page(&state, &format!("{} — Gemba", r.title), body)
-}
-
-fn history_list(cfg: &Config, h: &[LswChange]) -> Markup {
-    html! {
-        ul class="history" {
-            @for c in h.iter().rev() { li { (fmt_time(cfg, Some(c.at))) " " (c.who) ": " (c.what) } }
-        }
-    }
+    page_response(&state, &format!("{} — Gemba", r.title), body)
 }
 
 // ---- The JSON API ----
@@ -1033,15 +1000,14 @@ fn json_bool(v: &serde_json::Value, k: &str) -> Result<bool, AppError> {
     }
 }
 
+/// A request body that must be a JSON object.
 fn json_body(body: JsonBody) -> Result<serde_json::Value, AppError> {
-    let Json(v) = body.map_err(|e| AppError::bad_request(e.body_text()))?;
+    let v = json_value(body)?;
     if !v.is_object() {
         return Err(AppError::bad_request("the body must be a JSON object"));
     }
     Ok(v)
 }
-
-type JsonBody = Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>;
 
 /// Adds (`id` `None`, 201) or changes (200) a leader or a routine through the API: who may write
 /// first, then the body read as the form's draft, saved by the same rules, and read back.
@@ -1365,7 +1331,7 @@ mod tests {
 
     #[test]
     fn form_answers_are_read_by_item_and_bad_ones_are_named() {
-        let f = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        let f = |pairs: &[(&str, &str)]| -> FormFields {
             pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

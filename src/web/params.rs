@@ -345,3 +345,12 @@ impl QualityParams {
         }
     }
 }
+
+/// A JSON request body as a handler takes it, so a bad body is answered by [`json_value`].
+pub type JsonBody = Result<axum::Json<serde_json::Value>, axum::extract::rejection::JsonRejection>;
+
+/// The JSON of a request body; one that is not JSON (or not sent as JSON) is a 400 saying why.
+pub fn json_value(body: JsonBody) -> Result<serde_json::Value, AppError> {
+    body.map(|axum::Json(v)| v)
+        .map_err(|e| AppError::bad_request(e.body_text()))
+}

@@ -4,12 +4,12 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use maud::html;
 use serde::Deserialize;
 
-use super::layout::{self, Nav, board_href};
+use super::layout::{board_href, page_response};
 use super::panels::system::{SystemBody, WINDOW_DAYS, compute, header, health_row, tiles};
 use super::params::{parse_date_param, parse_window};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
@@ -97,11 +97,7 @@ pub async fn page(
             "The improvement-to-firefighting ratio counts the actions opened; A3s will join it."
         }
     };
-    let nav = Nav::build(&state.loaded().engine)?;
-    Ok(
-        Html(layout::layout("The management system — Gemba", &nav, None, markup).into_string())
-            .into_response(),
-    )
+    page_response(&state, "The management system — Gemba", markup)
 }
 
 /// The management system's health for the plant, each tier and each board over a window, and

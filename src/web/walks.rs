@@ -4,23 +4,22 @@
 //! `/api/v1/walk-routes` and `/api/v1/walks`. The rules are `crate::walks`; who may write is
 //! asked first in every write handler.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Viewer, api_writer};
-use super::layout::{self, Nav, csrf_field, fmt_time};
-use super::params::{id_of, parse_date};
+use super::auth::{FormFields, Viewer, api_writer, form_writer};
+use super::layout::{csrf_field, fmt_time, page_response};
+use super::panels::leadership::history as history_list;
+use super::params::{JsonBody, id_of, json_value, parse_date};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
 use crate::actions::board_name;
 use crate::config::Config;
-use crate::store::{Leader, LswChange, Route, Store, StoreError, Walk};
+use crate::store::{Leader, Route, Store, StoreError, Walk};
 use crate::walks::{
     ObservationDraft, RouteDraft, StopDraft, StopState, WalkCounts, WalkError, Walker, counts,
     next_stop,
@@ -53,11 +52,6 @@ impl From<WalkError> for AppError {
 const STOP_ROWS: usize = 8;
 /// Observation rows a stop's form offers.
 const OBSERVATION_ROWS: usize = 3;
-
-fn page(state: &AppState, title: &str, body: Markup) -> Result<Response, AppError> {
-    let nav = Nav::build(&state.loaded().engine)?;
-    Ok(Html(layout::layout(title, &nav, None, body).into_string()).into_response())
-}
 
 fn with_walker<T>(
     state: &AppState,
@@ -165,7 +159,7 @@ pub async fn walks_page(
             p class="note" { a href="/login?return=%2Fwalks" { "Log in" } " to walk or to add routes." }
         }
     };
-    page(&state, "Gemba walks — Gemba", body)
+    page_response(&state, "Gemba walks — Gemba", body)
 }
 
 fn route_form(cfg: &Config, leaders: &[Leader], r: Option<&Route>, token: &str) -> Markup {
@@ -204,7 +198,7 @@ fn route_form(cfg: &Config, leaders: &[Leader], r: Option<&Route>, token: &str) 
     }
 }
 
-fn route_draft(f: &HashMap<String, String>) -> RouteDraft {
+fn route_draft(f: &FormFields) -> RouteDraft {
     let g = |k: &str| f.get(k).cloned().unwrap_or_default();
     let rows = (0..200)
         .take_while(|i| f.contains_key(&format!("stop_board.{i}")))
@@ -230,8 +224,7 @@ pub async fn route_post(
     id: Option<Path<String>>,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let f: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let who = Viewer::of(&state, &headers).check(f.get("csrf").map_or("", |s| s))?;
+    let (who, f) = form_writer(&state, &headers, &body)?;
     let id = id.map(|Path(p)| id_of("a route", &p)).transpose()?;
     let d = route_draft(&f);
     let st = state.clone();
@@ -288,15 +281,7 @@ pub async fn route_page(
             (route_form(cfg, &leaders, Some(r), token))
         }
     };
-    page(&state, &format!("{} — Gemba", r.title), body)
-}
-
-fn history_list(cfg: &Config, h: &[LswChange]) -> Markup {
-    html! {
-        ul class="history" {
-            @for c in h.iter().rev() { li { (fmt_time(cfg, Some(c.at))) " " (c.who) ": " (c.what) } }
-        }
-    }
+    page_response(&state, &format!("{} — Gemba", r.title), body)
 }
 
 /// `POST /walks`: starts a walk of a route.
@@ -305,8 +290,7 @@ pub async fn start_post(
     headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let f: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let who = Viewer::of(&state, &headers).check(f.get("csrf").map_or("", |s| s))?;
+    let (who, f) = form_writer(&state, &headers, &body)?;
     let route = id_of("a route", f.get("route").map_or("", |s| s))?;
     let st = state.clone();
     let id = blocking(move || with_walker(&st, &who, |w| w.start(route))).await?;
@@ -414,7 +398,7 @@ pub async fn walk_page(
         (history_list(cfg, &history))
         p { a href="/walks" { "All walks" } }
     };
-    page(&state, &format!("{title} — walk — Gemba"), body)
+    page_response(&state, &format!("{title} — walk — Gemba"), body)
 }
 
 fn stop_of(raw: &str) -> Result<usize, AppError> {
@@ -428,7 +412,7 @@ fn stop_of(raw: &str) -> Result<usize, AppError> {
 
 /// The answers and observations of a stop's form: `answer.N`, `obs.N`, `raise.N`, `owner.N`,
 /// `due.N`.
-fn visit_of(f: &HashMap<String, String>) -> (Vec<String>, Vec<ObservationDraft>) {
+fn visit_of(f: &FormFields) -> (Vec<String>, Vec<ObservationDraft>) {
     let g = |k: String| f.get(&k).cloned().unwrap_or_default();
     let answers = (0..crate::walks::MAX_QUESTIONS)
         .map(|i| g(format!("answer.{i}")))
@@ -457,8 +441,7 @@ pub async fn visit_post(
     Path((id, n)): Path<(String, String)>,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let f: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let who = Viewer::of(&state, &headers).check(f.get("csrf").map_or("", |s| s))?;
+    let (who, f) = form_writer(&state, &headers, &body)?;
     let (id, n) = (id_of("a walk", &id)?, stop_of(&n)?);
     let (answers, observations) = visit_of(&f);
     if let Some(d) = observations
@@ -480,8 +463,7 @@ pub async fn skip_post(
     Path((id, n)): Path<(String, String)>,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let f: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let who = Viewer::of(&state, &headers).check(f.get("csrf").map_or("", |s| s))?;
+    let (who, f) = form_writer(&state, &headers, &body)?;
     let (id, n) = (id_of("a walk", &id)?, stop_of(&n)?);
     let reason = f.get("reason").cloned().unwrap_or_default();
     let st = state.clone();
@@ -497,8 +479,7 @@ pub async fn end_post(
     Path(id): Path<String>,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
-    let f: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let who = Viewer::of(&state, &headers).check(f.get("csrf").map_or("", |s| s))?;
+    let (who, _) = form_writer(&state, &headers, &body)?;
     let id = id_of("a walk", &id)?;
     let st = state.clone();
     blocking(move || with_walker(&st, &who, |w| w.end(id))).await?;
@@ -508,11 +489,9 @@ pub async fn end_post(
 
 // ---- The JSON API ----
 
-type JsonBody = Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>;
-
 fn body_of<T: serde::de::DeserializeOwned>(body: JsonBody) -> Result<T, AppError> {
-    let Json(v) = body.map_err(|e| AppError::bad_request(e.body_text()))?;
-    serde_json::from_value(v).map_err(|e| AppError::bad_request(format!("the body: {e}")))
+    serde_json::from_value(json_value(body)?)
+        .map_err(|e| AppError::bad_request(format!("the body: {e}")))
 }
 
 /// Every walk route, by id.

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 
 use crate::lsw::{Occurrence, REACH_DAYS, Records, Standing};
 use crate::metrics::Scope;
-use crate::store::{Completion, Huddle, Leader, Routine, Walk};
+use crate::store::{Completion, Huddle, Leader, LswChange, Routine, Walk};
 use crate::web::{AppError, AppState};
 
 /// Leaders, routines, completions, huddles and walks around a range of time.
@@ -57,6 +57,15 @@ impl Recorded {
         };
         crate::lsw::chart(&rec, state.config().plant.tz, from, to, now)
             .map_err(|e| AppError::internal(format!("a stored routine no longer reads: {e}")))
+    }
+}
+
+/// The history of a leader, routine, route or walk, newest first.
+pub fn history(cfg: &crate::config::Config, h: &[LswChange]) -> Markup {
+    html! {
+        ul class="history" {
+            @for c in h.iter().rev() { li { (crate::web::layout::fmt_time(cfg, Some(c.at))) " " (c.who) ": " (c.what) } }
+        }
     }
 }
 

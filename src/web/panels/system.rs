@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::leadership::Recorded;
 use crate::actions::board_name;
 use crate::config::{Config, Rag};
-use crate::lsw::{Occurrence, day_range, tier};
+use crate::lsw::{Occurrence, day_range, tier, tier_label};
 use crate::metrics::Scope;
 use crate::metrics::orders::OrderQuery;
 use crate::model::Kind;
@@ -61,14 +61,6 @@ pub struct SystemBody {
     /// The last twelve weeks, oldest first.
     pub weeks: Vec<WeekHealth>,
     pub lagging: Lagging,
-}
-
-pub fn tier_label(t: u8) -> &'static str {
-    match t {
-        1 => "Tier 1: crews",
-        2 => "Tier 2: areas",
-        _ => "Tier 3: site and plant",
-    }
 }
 
 /// The plant: every board, but its huddles are those of the crews' daily huddles (the tiers
