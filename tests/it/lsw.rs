@@ -4,7 +4,7 @@
 //! the board, bad cadences and windows as 400s naming the field, hostile text inert, and every
 //! write refused without a login when `[auth]` is set.
 
-use chrono::{Duration, Timelike, Utc};
+use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::actions::csrf_of;
 use crate::auth::config_with_login;
 use crate::server::Server;
-use crate::support::{Sandbox, ok};
+use crate::support::{Sandbox, due_earlier_today, ok};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -25,12 +25,6 @@ async fn post_json(s: &Server, path: &str, body: Value) -> (StatusCode, Value) {
     let r = client().post(s.url(path)).json(&body).send().await.unwrap();
     let status = r.status();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-/// A daily cadence due an hour ago in plant time, so today's occurrence is open now.
-fn due_an_hour_ago() -> String {
-    let t = (Utc::now() - Duration::hours(1)).with_timezone(&chrono_tz::Europe::Berlin);
-    format!("{} {} * * *", t.minute(), t.hour())
 }
 
 fn standing_of(chart: &Value, routine: i64) -> Vec<String> {
@@ -143,7 +137,7 @@ async fn routines_are_set_up_checked_off_and_charted_with_the_demo_history() {
     let routine = |over: Value| {
         let mut base = json!({
             "leader": lid, "title": "Check the <b>line</b>", "kind": "checklist",
-            "board": "crew:Packaging E&I", "cadence": due_an_hour_ago(),
+            "board": "crew:Packaging E&I", "cadence": due_earlier_today(),
             "window_hours": 24, "grace_hours": 0, "items": ["Guards on", "Floor clear"]
         });
         for (k, v) in over.as_object().unwrap() {

@@ -191,3 +191,18 @@ impl Drop for PgDatabase {
         )]);
     }
 }
+
+/// A daily cadence (crontab line) due earlier today in plant time (the shipped config's
+/// Europe/Berlin): an hour ago, or at midnight in the first hour of the day, so today's
+/// occurrence is open now whatever the time.
+pub fn due_earlier_today() -> String {
+    use chrono::Timelike;
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin);
+    let t = now - chrono::Duration::hours(1);
+    let t = if t.date_naive() == now.date_naive() {
+        t
+    } else {
+        now.with_hour(0).and_then(|t| t.with_minute(0)).unwrap()
+    };
+    format!("{} {} * * *", t.minute(), t.hour())
+}

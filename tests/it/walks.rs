@@ -3,14 +3,14 @@
 //! action on that stop's board, linked back; a stop skipped with a reason; the rest skipped at
 //! the end), the gemba-walk routine done by the walk, and bad input as clear 4xx.
 
-use chrono::{Duration, Timelike, Utc};
+use chrono::Utc;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
 use crate::actions::csrf_of;
 use crate::server::Server;
-use crate::support::{Sandbox, ok};
+use crate::support::{Sandbox, due_earlier_today, ok};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -103,12 +103,11 @@ async fn a_route_is_walked_stop_by_stop_and_its_observation_is_on_the_board() {
     );
 
     // The supervisor's gemba-walk routine on it, due an hour ago: open until walked.
-    let t = (Utc::now() - Duration::hours(1)).with_timezone(&chrono_tz::Europe::Berlin);
     let (st, routine) = post_json(
         &s,
         "/api/v1/routines",
         json!({"leader": marsh, "title": "Night walk", "kind": "gemba_walk", "board": "area:Packaging",
-               "cadence": format!("{} {} * * *", t.minute(), t.hour()), "window_hours": 24, "grace_hours": 0,
+               "cadence": due_earlier_today(), "window_hours": 24, "grace_hours": 0,
                "route": rid}),
     )
     .await;
