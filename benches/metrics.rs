@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use gemba::assets::{Measure, pareto_of_assets};
 use gemba::config::{Config, DEFAULT_CONFIG};
 use gemba::demo::{self, DemoParams};
 use gemba::metrics::{Engine, Scope, TREND_METRICS};
@@ -151,6 +152,49 @@ fn main() {
         .collect();
     println!(
         "pull lists for every crew ({listed} ready orders ranked): {}",
+        stats(runs)
+    );
+    // Assets and bad actors (issue: asset health, bad actors, A3): every asset of the plant with
+    // its numbers and health, then the Pareto by reactive hours, as `/assets` and
+    // `/assets/pareto` compute them on a miss of the answer cache.
+    let runs: Vec<Duration> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            let r = engine.assets(&Scope::plant(), as_of, None, None).unwrap();
+            assert!(!r.assets.assets.is_empty());
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "every asset of the plant, numbers and health: {}",
+        stats(runs)
+    );
+    let runs: Vec<Duration> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            let r = engine.assets(&Scope::plant(), as_of, None, None).unwrap();
+            let bars = pareto_of_assets(&r.assets, Measure::ReactiveHours);
+            assert!(bars.iter().any(|b| b.vital_few));
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "bad-actor Pareto of the plant, reactive hours: {}",
+        stats(runs)
+    );
+    let area = Scope {
+        area: Some("Packaging".into()),
+        ..Scope::default()
+    };
+    let runs: Vec<Duration> = (0..30)
+        .map(|_| {
+            let t = Instant::now();
+            engine.assets(&area, as_of, None, None).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "every asset of an area (the board's five bad actors): {}",
         stats(runs)
     );
     println!("peak RSS of the benchmark process: {:.0} MB", peak_mb());

@@ -139,7 +139,26 @@ pub struct DemoOrders {
     left_today: u64,
     seq: u64,
     horizon: DateTime<Utc>,
+    /// The bad actors' places in `assets`, worst first.
+    bad: Vec<usize>,
 }
+
+/// The demo plant's bad actors and their share of the breakdowns drawn to a bad actor: a few
+/// assets that eat most of the reactive hours, so the Pareto has something to say.
+pub const BAD_ACTORS: [(&str, f64); 5] = [
+    ("PAC-FIL-02", 0.34),
+    ("PRO-CP-07", 0.26),
+    ("UTI-AC-03", 0.18),
+    ("PAC-CON-11", 0.12),
+    ("PRO-MIX-04", 0.10),
+];
+
+/// The share of breakdowns that go to a bad actor.
+const BAD_SHARE: f64 = 0.3;
+
+/// The worst bad actor's extra breakdowns stop this many days before the demo's last day: the
+/// countermeasures of the demo's A3 on it worked.
+pub const FIXED_DAYS_AGO: i64 = 70;
 
 /// The demo's orders for `p`.
 pub fn orders(p: DemoParams) -> DemoOrders {
@@ -180,13 +199,19 @@ pub fn orders(p: DemoParams) -> DemoOrders {
     DemoOrders {
         p,
         rng,
-        assets,
         per_day,
         burst,
         day: 0,
         left_today,
         seq: 0,
         horizon,
+        // Every bad actor is among the assets, or the demo has none.
+        bad: BAD_ACTORS
+            .iter()
+            .map(|(id, _)| assets.iter().position(|a| a.id == *id))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default(),
+        assets,
     }
 }
 
@@ -287,7 +312,33 @@ impl DemoOrders {
         kinds[0].1 *= 1.4 - 0.8 * progress;
         kinds[1].1 *= 1.3 - 0.6 * progress;
         let kind = *pick(rng, &kinds);
-        let asset = &self.assets[rng.random_range(0..self.assets.len())];
+        let mut asset = &self.assets[rng.random_range(0..self.assets.len())];
+        // A share of the breakdowns goes to the bad actors of the asset's area (drawn from the
+        // order's number, so the stream's other draws, and the crews' work, stay as they were);
+        // the worst one's stop when its A3's countermeasures were in place.
+        if kind.class() == crate::model::Class::Reactive && unit(self.seq ^ 0xbad_ac7e) < BAD_SHARE
+        {
+            let here: Vec<(usize, f64)> = self
+                .bad
+                .iter()
+                .zip(BAD_ACTORS)
+                .enumerate()
+                .filter(|(_, (at, _))| self.assets[**at].area == asset.area)
+                .map(|(rank, (_, (_, w)))| (rank, w))
+                .collect();
+            let total: f64 = here.iter().map(|h| h.1).sum();
+            let mut x = unit(self.seq ^ 0x0dd_ba11) * total;
+            let days_ago = (self.per_day.len() - 1 - self.day) as i64;
+            for (k, (rank, w)) in here.iter().enumerate() {
+                if x < *w || k + 1 == here.len() {
+                    if !(*rank == 0 && days_ago <= FIXED_DAYS_AGO) {
+                        asset = &self.assets[self.bad[*rank]];
+                    }
+                    break;
+                }
+                x -= w;
+            }
+        }
         let crews = AREAS
             .iter()
             .find(|(a, _)| *a == asset.area)
@@ -663,6 +714,9 @@ pub fn load_into(
     history_into(store, config, seed, until, now, days)?;
     let engine = crate::metrics::Engine::load(store, config)?;
     engine.write_snapshots(store)?;
+    if i64::from(days) > 120 {
+        demo_a3s(store, config, &engine, now)?;
+    }
     Ok(counts.upserted)
 }
 
@@ -1464,6 +1518,295 @@ fn demo_walks(
         }
     }
     Ok(())
+}
+
+/// Three A3s of the demo plant: one on the worst bad actor whose countermeasures worked (its
+/// follow-up met), one on the next in Do, and one started from an action, in Plan. Written once.
+fn demo_a3s(
+    store: &mut crate::store::Store,
+    config: &crate::config::Config,
+    engine: &crate::metrics::Engine,
+    now: DateTime<Utc>,
+) -> Result<(), crate::metrics::MetricsError> {
+    use crate::a3::{A3Error, A3s, Edit, Origin, Sections, Start, Subject};
+    use crate::actions::{Actions, Draft};
+    if !store.a3s()?.is_empty() {
+        return Ok(());
+    }
+    let tz = config.plant.tz;
+    let today = now.with_timezone(&tz).date_naive();
+    let at = |back: i64, h: u32| {
+        local_to_utc(
+            tz,
+            (today - Duration::days(back))
+                .and_hms_opt(h, 0, 0)
+                .expect("a time of day"),
+        )
+    };
+    let known = |a: &str| {
+        engine
+            .assets(&crate::metrics::Scope::plant(), None, Some(1), Some(a))
+            .is_ok_and(|r| !r.assets.assets.is_empty())
+    };
+    let leaders = DemoLeaders::of(config);
+    let owner = |area: &str| {
+        leaders
+            .supervisor(area)
+            .unwrap_or("area supervisor")
+            .to_string()
+    };
+    let area_of = |asset: &str| match &asset[..3] {
+        "PAC" => "Packaging",
+        "PRO" => "Processing",
+        _ => "Utilities",
+    };
+    let board_of = |area: &str| {
+        if config.crews.iter().any(|c| c.area.as_deref() == Some(area)) {
+            format!("area:{area}")
+        } else {
+            "plant".to_string()
+        }
+    };
+    let result = (|| -> Result<(), A3Error> {
+        // 1. The worst bad actor: the seal of its filler valves, fixed 70 days ago; met.
+        let (asset, _) = BAD_ACTORS[0];
+        if known(asset) {
+            let area = area_of(asset);
+            let who = owner(area);
+            let started = FIXED_DAYS_AGO + 40;
+            let current = engine
+                .current_condition(Subject::Asset(asset), Some(today - Duration::days(started)))
+                .ok();
+            // The target: a quarter of the breakdowns it had when the A3 started.
+            let target = current
+                .as_ref()
+                .and_then(|c| c.figures.iter().find(|f| f.key == "reactive_count"))
+                .and_then(|f| f.value)
+                .map_or(2.0, |v| (v / 4.0).round().max(2.0))
+                .to_string();
+            let mut w = A3s {
+                store: &mut *store,
+                cfg: config,
+                who: &who,
+                now: at(started, 10),
+            };
+            let id = w.start(
+                &Start {
+                    board: board_of(area),
+                    title: format!("Filler 2 ({asset}) stops several times a week"),
+                    owner: who.clone(),
+                    coach: "plant manager".into(),
+                    background: "Filler 2 is the bottleneck of line 2. Its breakdowns top the plant's bad-actor chart by reactive hours, and every stop costs a batch changeover.".into(),
+                    origin: Origin::Asset { asset: asset.into() },
+                    asset: Some(asset.into()),
+                },
+                current,
+            )?;
+            let edit = |stage: &str, act: &str| {
+                Edit {
+                title: format!("Filler 2 ({asset}) stops several times a week"),
+                owner: who.clone(),
+                coach: "plant manager".into(),
+                stage: stage.into(),
+                sections: Sections {
+                    background: "Filler 2 is the bottleneck of line 2. Its breakdowns top the plant's bad-actor chart by reactive hours, and every stop costs a batch changeover.".into(),
+                    problem: "Filler 2 broke down several times a week over the last months, mostly on worn carousel bearings (code BRG-WEAR), against one or two a month for the other fillers.".into(),
+                    whys: vec![
+                        "The carousel jams and the filler stops.".into(),
+                        "Its bearings wear out in weeks instead of years.".into(),
+                        "They run dry: the automatic lubricator's lines are blocked.".into(),
+                        "Nobody checks the lubricator: it is on no PM.".into(),
+                        "The filler's lube points were never entered in the CMMS when it was commissioned.".into(),
+                    ],
+                    causes: [
+                        ("material".to_string(), "grease hardens in the lines in the cold store draught".to_string()),
+                        ("method".to_string(), "lubrication points missing from the PM plan".to_string()),
+                        ("machine".to_string(), "lubricator lines routed past the carousel guard, kinked".to_string()),
+                    ]
+                    .into(),
+                    root_cause: "Filler 2's lubrication points were never put into the PM plan, so the blocked lubricator went unnoticed and the bearings ran dry.".into(),
+                    plan: "Clean and reroute the lubricator lines and replace the carousel bearings in two weekend shutdowns; enter the 14 lube points in the weekly PM route; re-measure breakdowns over the 28 days after.".into(),
+                    act: act.into(),
+                },
+                target: Some([
+                    "reactive_count".into(),
+                    asset.into(),
+                    "plant".into(),
+                    "at_most".into(),
+                    target.clone(),
+                    (today - Duration::days(20)).to_string(),
+                    "28".into(),
+                ]),
+                in_place_on: String::new(),
+            }
+            };
+            w.now = at(started - 2, 15);
+            w.edit(id, &edit("plan", ""), &known)?;
+            let cm = [
+                (
+                    "Reroute the lubricator lines and replace the carousel bearings (weekend 1)",
+                    FIXED_DAYS_AGO + 2,
+                ),
+                (
+                    "Enter filler 2's 14 lube points in the weekly PM route (weekend 2)",
+                    FIXED_DAYS_AGO,
+                ),
+            ];
+            for (title, done_back) in cm {
+                w.now = at(started - 6, 11);
+                let action = w.add_countermeasure(
+                    id,
+                    &Draft {
+                        title: title.into(),
+                        owner: who.clone(),
+                        due: (today - Duration::days(done_back)).to_string(),
+                        orders: String::new(),
+                    },
+                )?;
+                Actions {
+                    store: &mut *w.store,
+                    cfg: config,
+                    who: &who,
+                    now: at(done_back, 16),
+                }
+                .resolve(action, "done in the shutdown")?;
+            }
+            w.now = at(FIXED_DAYS_AGO - 30, 9);
+            w.edit(id, &edit("act", "Met: breakdowns of filler 2 fell to the fleet's rate. Commissioning now has a step that enters lube points in the CMMS; fillers 1, 3 and 4 were checked the same way."), &known)?;
+        }
+        // 2. The next bad actor: a pump, countermeasures under way.
+        let (asset, _) = BAD_ACTORS[1];
+        if known(asset) {
+            let area = area_of(asset);
+            let who = owner(area);
+            let current = engine
+                .current_condition(Subject::Asset(asset), Some(today - Duration::days(18)))
+                .ok();
+            let mut w = A3s {
+                store: &mut *store,
+                cfg: config,
+                who: &who,
+                now: at(18, 9),
+            };
+            let id = w.start(
+                &Start {
+                    board: board_of(area),
+                    title: format!("CIP pump 7 ({asset}) bearing failures"),
+                    owner: who.clone(),
+                    coach: "reliability engineer".into(),
+                    background: "Second on the bad-actor chart: the CIP supply pump fails on bearings every few weeks.".into(),
+                    origin: Origin::Asset { asset: asset.into() },
+                    asset: Some(asset.into()),
+                },
+                current,
+            )?;
+            w.now = at(16, 14);
+            w.edit(
+                id,
+                &Edit {
+                    title: format!("CIP pump 7 ({asset}) bearing failures"),
+                    owner: who.clone(),
+                    coach: "reliability engineer".into(),
+                    stage: "plan".into(),
+                    sections: Sections {
+                        background: "Second on the bad-actor chart: the CIP supply pump fails on bearings every few weeks.".into(),
+                        problem: "Bearing failures on pump 7 every 2 to 3 weeks; MTBF well under the fleet's.".into(),
+                        whys: vec!["The bearings run hot.".into(), "The pump and motor are out of line after every seal change.".into()],
+                        root_cause: "No laser alignment after seal changes.".into(),
+                        plan: "Laser-align after every seal change; vibration route weekly for 8 weeks.".into(),
+                        ..Sections::default()
+                    },
+                    target: Some([
+                        "mtbf_hours".into(),
+                        asset.into(),
+                        "plant".into(),
+                        "at_least".into(),
+                        "300".into(),
+                        (today + Duration::days(60)).to_string(),
+                        "28".into(),
+                    ]),
+                    in_place_on: String::new(),
+                },
+                &known,
+            )?;
+            w.now = at(15, 10);
+            let a1 = w.add_countermeasure(
+                id,
+                &Draft {
+                    title: "Laser-align pump 7 and its motor".into(),
+                    owner: who.clone(),
+                    due: (today - Duration::days(8)).to_string(),
+                    orders: String::new(),
+                },
+            )?;
+            w.add_countermeasure(
+                id,
+                &Draft {
+                    title: "Add alignment to the seal change job plan".into(),
+                    owner: who.clone(),
+                    due: (today + Duration::days(7)).to_string(),
+                    orders: String::new(),
+                },
+            )?;
+            Actions {
+                store: &mut *w.store,
+                cfg: config,
+                who: &who,
+                now: at(9, 15),
+            }
+            .resolve(a1, "aligned within 0.05 mm")?;
+        }
+        // 3. From an action of a crew's board, in Plan.
+        let action = first_open_crew_action(store)?;
+        if let Some(a) = action {
+            let who = "team leader".to_string();
+            let mut w = A3s {
+                store: &mut *store,
+                cfg: config,
+                who: &who,
+                now: at(3, 8),
+            };
+            let board = crate::metrics::Scope::from_key(&a.board).unwrap_or_default();
+            let current = engine
+                .current_condition(Subject::Board(&board), Some(today - Duration::days(3)))
+                .ok();
+            w.start(
+                &Start {
+                    board: a.board.clone(),
+                    title: a.title.clone(),
+                    owner: who.clone(),
+                    coach: String::new(),
+                    background: format!(
+                        "Raised as action #{} at the huddle; it keeps coming back.",
+                        a.id
+                    ),
+                    origin: Origin::Action { action: a.id },
+                    asset: None,
+                },
+                current,
+            )?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(()),
+        Err(A3Error::Store(e)) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!("demo A3s: {e}");
+            Ok(())
+        }
+    }
+}
+
+/// The oldest open action of a crew's board, if any.
+fn first_open_crew_action(
+    store: &mut crate::store::Store,
+) -> Result<Option<crate::store::Action>, crate::store::StoreError> {
+    Ok(store
+        .actions(None, None)?
+        .into_iter()
+        .filter(|a| a.status != "done" && a.board.starts_with("crew:"))
+        .min_by_key(|a| a.id))
 }
 
 #[cfg(test)]

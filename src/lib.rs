@@ -3,7 +3,9 @@
 //!
 //! Data flow: source -> [`mapping`] -> [`store`] -> metrics -> board / API / CLI.
 
+pub mod a3;
 pub mod actions;
+pub mod assets;
 pub mod config;
 pub mod demo;
 pub mod huddle;

@@ -33,6 +33,20 @@ pub struct Inputs<'a> {
     pub emergencies: &'a [Emergency],
     /// Today in plant time: an action due later is not judged yet.
     pub today: NaiveDate,
+    pub a3s: &'a [A3Fact],
+}
+
+/// An A3 as the indicators read it (its follow-up measured by the caller).
+#[derive(Debug, Clone, PartialEq)]
+pub struct A3Fact {
+    pub board: String,
+    pub started: DateTime<Utc>,
+    /// When it was closed (its last change, when its stage is closed).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The first day its follow-up could say met, when it is met.
+    pub met_on: Option<NaiveDate>,
+    /// Days from its start to `met_on`.
+    pub cycle_days: Option<i64>,
 }
 
 /// The indicators of a set of boards over a window, each with what it is made of.
@@ -66,6 +80,11 @@ pub struct Health {
     pub improvements: u32,
     pub emergencies: u32,
     pub improvement_ratio: Option<f64>,
+    /// A3s of the boards open at the window's end (started, not closed).
+    pub a3_open: u32,
+    /// A3s of the boards whose follow-up came out met in the window, and their median cycle.
+    pub a3_met: u32,
+    pub a3_cycle_days: Option<f64>,
 }
 
 fn pct(n: u32, d: u32) -> Option<f64> {
@@ -216,13 +235,30 @@ pub fn health(i: &Inputs<'_>, boards: &[String], from: DateTime<Utc>, to: DateTi
         .iter()
         .filter(|e| within(e.created_at) && set.iter().any(|b| in_scope(b, e)))
         .count() as u32;
+    let mut cycles = Vec::new();
+    for a in i.a3s.iter().filter(|a| set.contains(a.board.as_str())) {
+        if within(a.started) {
+            h.improvements += 1;
+        }
+        if a.started < to && a.closed_at.is_none_or(|c| c >= to) {
+            h.a3_open += 1;
+        }
+        if let (Some(met), Some(days)) = (a.met_on, a.cycle_days)
+            && met >= first_day
+            && met < last_day
+        {
+            h.a3_met += 1;
+            cycles.push(days as f64);
+        }
+    }
+    h.a3_cycle_days = median(cycles);
     h.improvement_ratio = ratio(h.improvements, h.emergencies);
     h
 }
 
 /// The indicator keys of [`Health`] with a value, in the order of docs/metrics.md, for targets
 /// and the pages.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 9] = [
     "huddles_per_day",
     "routines_on_time_pct",
     "walks_done_pct",
@@ -230,6 +266,8 @@ pub const KEYS: [&str; 7] = [
     "actions_closed_on_time_pct",
     "escalation_response_days",
     "improvement_ratio",
+    "a3_open",
+    "a3_cycle_days",
 ];
 
 impl Health {
@@ -242,6 +280,8 @@ impl Health {
             "actions_closed_on_time_pct" => self.actions_closed_on_time_pct,
             "escalation_response_days" => self.escalation_response_days,
             "improvement_ratio" => self.improvement_ratio,
+            "a3_open" => Some(f64::from(self.a3_open)),
+            "a3_cycle_days" => self.a3_cycle_days,
             _ => None,
         }
     }
@@ -256,7 +296,12 @@ pub fn label(key: &str) -> (&'static str, &'static str) {
         "observations_to_actions_pct" => ("Walk observations turned into actions", "%"),
         "actions_closed_on_time_pct" => ("Actions closed by their due date", "%"),
         "escalation_response_days" => ("Escalation response (median)", "days"),
-        "improvement_ratio" => ("Improvement to firefighting", "actions per emergency"),
+        "improvement_ratio" => (
+            "Improvement to firefighting",
+            "actions and A3s per emergency",
+        ),
+        "a3_open" => ("Open A3s", "A3s"),
+        "a3_cycle_days" => ("A3 cycle time (median)", "days"),
         _ => ("", ""),
     }
 }
@@ -328,6 +373,7 @@ mod tests {
             actions: &[],
             emergencies: &emergencies,
             today: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            a3s: &[],
         };
         let h = health(&i, &["crew:A".into(), "crew:B".into()], at(2, 0), at(9, 0));
         assert_eq!((h.huddles, h.working_days, h.boards), (3, 5, 2));
@@ -400,6 +446,7 @@ mod tests {
             actions: &[],
             emergencies: &[],
             today: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            a3s: &[],
         };
         let h = health(&i, &["crew:A".into()], at(2, 0), at(9, 0));
         assert_eq!(
@@ -493,6 +540,22 @@ mod tests {
                 skip_reason: String::new(),
             }],
         }];
+        let a3 = |board: &str, started, closed_at, met: Option<(u32, i64)>| A3Fact {
+            board: board.into(),
+            started,
+            closed_at,
+            met_on: met.map(|(d, _)| NaiveDate::from_ymd_opt(2026, 11, d).unwrap()),
+            cycle_days: met.map(|(_, c)| c),
+        };
+        let a3s = [
+            // Started this week, met on the 5th after 30 days: open, met, an improvement.
+            a3("crew:A", at(3, 9), None, Some((5, 30))),
+            // Started before, met on the 6th after 10 days, closed on the 7th: not open at the end.
+            a3("crew:A", at(1, 9), Some(at(7, 9)), Some((6, 10))),
+            // Met after the window: not counted as met in it.
+            a3("crew:A", at(1, 9), None, Some((9, 50))),
+            a3("crew:B", at(3, 9), None, None),
+        ];
         let i = Inputs {
             tz: tz(),
             huddles: &[],
@@ -506,15 +569,18 @@ mod tests {
                 crew: Some("A".into()),
             }],
             today: NaiveDate::from_ymd_opt(2026, 11, 10).unwrap(),
+            a3s: &a3s,
         };
         let crew = health(&i, &["crew:A".into()], at(2, 0), at(9, 0));
         // Due 4th done that evening: on time; done the 5th: late; due 5th still open: not.
         assert_eq!((crew.actions_due, crew.actions_closed_on_time), (3, 1));
         assert_eq!(
-            crew.improvements, 6,
-            "every action raised on crew A this week"
+            crew.improvements, 7,
+            "every action raised on crew A this week, and its A3 started"
         );
-        assert_eq!(crew.improvement_ratio, Some(6.0));
+        assert_eq!(crew.improvement_ratio, Some(7.0));
+        assert_eq!((crew.a3_open, crew.a3_met), (2, 2));
+        assert_eq!(crew.a3_cycle_days, Some(20.0));
         assert_eq!((crew.observations, crew.observations_to_actions), (4, 1));
         assert_eq!(crew.observations_to_actions_pct, Some(25.0));
         let area = health(&i, &["area:X".into()], at(2, 0), at(9, 0));

@@ -52,6 +52,8 @@ pub mod c {
     pub const PM_DEADLINE: &str = "pm_deadline";
     pub const SCHED_DEADLINE: &str = "schedule_deadline";
     pub const REPAIR_HOURS: &str = "repair_hours";
+    /// `downtime_hours` as the source gave it (the asset's lost production time).
+    pub const DOWNTIME: &str = "downtime_hours";
     pub const Q_MISSING_ESTIMATE: &str = "q_missing_estimate";
     pub const Q_MISSING_DUE: &str = "q_missing_due";
     pub const Q_UNKNOWN_KIND: &str = "q_unknown_kind";
@@ -111,6 +113,7 @@ struct Columns {
     pm_deadline: Vec<Option<i64>>,
     sched_deadline: Vec<Option<i64>>,
     repair_hours: Vec<Option<f64>>,
+    downtime: Vec<Option<f64>>,
     q_missing_estimate: Vec<bool>,
     q_missing_due: Vec<bool>,
     q_unknown_kind: Vec<bool>,
@@ -180,6 +183,7 @@ impl Columns {
             pm_deadline: Vec::with_capacity(capacity),
             sched_deadline: Vec::with_capacity(capacity),
             repair_hours: Vec::with_capacity(capacity),
+            downtime: Vec::with_capacity(capacity),
             q_missing_estimate: Vec::with_capacity(capacity),
             q_missing_due: Vec::with_capacity(capacity),
             q_unknown_kind: Vec::with_capacity(capacity),
@@ -248,6 +252,7 @@ impl Columns {
                 .or_insert_with(|| ms(end_of_iso_week(t, tz)))
         }));
         self.repair_hours.push(repair);
+        self.downtime.push(o.downtime_hours);
         self.q_missing_estimate
             .push(!o.estimated_hours.is_some_and(|h| h > 0.0));
         self.q_missing_due.push(o.due_at.is_none());
@@ -305,6 +310,7 @@ impl Columns {
             Column::new(c::PM_DEADLINE.into(), self.pm_deadline),
             Column::new(c::SCHED_DEADLINE.into(), self.sched_deadline),
             Column::new(c::REPAIR_HOURS.into(), self.repair_hours),
+            Column::new(c::DOWNTIME.into(), self.downtime),
             Column::new(c::Q_MISSING_ESTIMATE.into(), self.q_missing_estimate),
             Column::new(c::Q_MISSING_DUE.into(), self.q_missing_due),
             Column::new(c::Q_UNKNOWN_KIND.into(), self.q_unknown_kind),

@@ -4,6 +4,8 @@
 //! History comes from the orders' timestamps; `ready_backlog_hours` of a past date comes from the
 //! daily snapshots, since it depends on status, which has no history.
 
+mod assets;
+pub use assets::AssetReport;
 pub mod frame;
 pub mod orders;
 mod quality;
@@ -44,6 +46,10 @@ pub enum MetricsError {
     TooManyPoints { points: usize, max: usize },
     #[error("window_days must be at least 1")]
     BadWindow,
+    #[error("asset: no orders name the asset `{0}`")]
+    UnknownAsset(String),
+    #[error("code: no order carries the failure code `{0}`")]
+    UnknownCode(String),
     #[error("technicians of crew `{crew}` must be a number from 0 to 1000, not `{value}`")]
     BadTechnicians { crew: String, value: String },
 }

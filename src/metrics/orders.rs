@@ -59,6 +59,8 @@ pub struct OrderQuery {
     pub created_since: Option<DateTime<Utc>>,
     /// Only open orders on hold, or in progress for longer than this many days.
     pub stuck_after_days: Option<f64>,
+    /// Only orders of this asset (its id).
+    pub asset: Option<String>,
     /// Only orders with this data-quality problem (crate::quality), cancelled ones included.
     pub quality: Option<crate::quality::Problem>,
     pub sort: SortKey,
@@ -142,6 +144,9 @@ impl Engine {
         }
         if q.overdue {
             lf = lf.filter(col(c::DUE).lt(lit(now)).fill_null(lit(false)));
+        }
+        if let Some(a) = &q.asset {
+            lf = lf.filter(col(c::ASSET_ID).eq(lit(a.clone())).fill_null(lit(false)));
         }
         if let Some(p) = q.quality {
             lf = lf.filter(col(super::quality::flag(p)));

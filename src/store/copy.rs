@@ -337,6 +337,22 @@ pub(crate) const TABLES: &[Table] = &[
         appended: false,
         identity: true,
     },
+    Table {
+        name: "a3s",
+        columns: &[
+            ("id", Int),
+            ("board", Text),
+            ("title", Text),
+            ("owner", Text),
+            ("stage", Text),
+            ("body", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: "id",
+        appended: false,
+        identity: true,
+    },
 ];
 
 /// What a copy needs of the target's open load, in either engine.

@@ -353,6 +353,28 @@ pub(crate) struct RouteRow {
     pub updated_at: i64,
 }
 
+/// A stored A3's columns as both engines read them; `body` is JSON (`crate::a3::Body`).
+pub(crate) struct A3Row {
+    pub id: i64,
+    pub board: String,
+    pub title: String,
+    pub owner: String,
+    pub stage: String,
+    pub body: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The fields of an A3 that a write sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct A3Write {
+    pub board: String,
+    pub title: String,
+    pub owner: String,
+    pub stage: crate::a3::Stage,
+    pub body: crate::a3::Body,
+}
+
 /// A stored walk's columns as both engines read them; `stops` is JSON.
 pub(crate) struct WalkRow {
     pub id: i64,
@@ -1088,6 +1110,32 @@ impl Store {
         rows.into_iter().map(|r| walk_of(&url, r)).collect()
     }
 
+    /// Starts (`id` `None`) or changes an A3 with a line of history (`a3:ID`), durably.
+    pub fn write_a3(
+        &mut self,
+        id: Option<i64>,
+        w: &A3Write,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let body = serde_json::to_string(&w.body).expect("an A3 body serializes");
+        on_mut!(self, e => e.write_a3(id, w, &body, who, what, at))
+    }
+
+    /// Every A3, by id.
+    pub fn a3s(&mut self) -> Result<Vec<crate::a3::A3>, StoreError> {
+        let rows = on_mut!(self, e => e.a3s(None))?;
+        let url = self.describe();
+        rows.into_iter().map(|r| a3_of(&url, r)).collect()
+    }
+
+    pub fn a3(&mut self, id: i64) -> Result<Option<crate::a3::A3>, StoreError> {
+        let rows = on_mut!(self, e => e.a3s(Some(id)))?;
+        let url = self.describe();
+        rows.into_iter().next().map(|r| a3_of(&url, r)).transpose()
+    }
+
     /// Huddles started in `[from, to)`, oldest first (a board review is done by attending one).
     pub fn huddles_between(
         &mut self,
@@ -1238,6 +1286,11 @@ fn json_of<T: serde::de::DeserializeOwned>(
         what: format!("{what} {id}"),
         reason: format!("its {column} are not valid JSON: {e}"),
     })
+}
+
+fn a3_of(url: &str, r: A3Row) -> Result<crate::a3::A3, StoreError> {
+    let body = json_of(url, "A3", r.id, "body", &r.body)?;
+    Ok(crate::a3::from_row(r, body))
 }
 
 fn walk_of(url: &str, r: WalkRow) -> Result<Walk, StoreError> {

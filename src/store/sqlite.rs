@@ -5,10 +5,10 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::copy::{Load, Rows, Table, Ty, Value};
 use super::{
-    Action, ActionChange, ActionWrite, CompletionRow, Huddle, ImportRun, JobRun, Leader,
-    LeaderWrite, LswChange, MAX_STORED_REJECTIONS, OrderRef, Page, RawOrder, Rejection, RouteRow,
-    RouteWrite, RoutineRow, RoutineWrite, RunCounts, RunMeta, SafetyRow, StoreError, WalkRow,
-    from_ms, split_orders,
+    A3Row, A3Write, Action, ActionChange, ActionWrite, CompletionRow, Huddle, ImportRun, JobRun,
+    Leader, LeaderWrite, LswChange, MAX_STORED_REJECTIONS, OrderRef, Page, RawOrder, Rejection,
+    RouteRow, RouteWrite, RoutineRow, RoutineWrite, RunCounts, RunMeta, SafetyRow, StoreError,
+    WalkRow, from_ms, split_orders,
 };
 use crate::model::WorkOrder;
 
@@ -254,6 +254,19 @@ CREATE TABLE walks (
     stops TEXT NOT NULL
 );
 CREATE INDEX walks_started ON walks (started_at);
+"#,
+    r#"
+CREATE TABLE a3s (
+    id INTEGER PRIMARY KEY,
+    board TEXT NOT NULL,
+    title TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX a3s_board ON a3s (board);
 "#,
 ];
 
@@ -1521,6 +1534,54 @@ impl Sqlite {
                     started_at: r.get(3)?,
                     ended_at: r.get(4)?,
                     stops: r.get(5)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+impl Sqlite {
+    pub fn write_a3(
+        &mut self,
+        id: Option<i64>,
+        w: &A3Write,
+        body: &str,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let at_ms = ms(at);
+        let stage = w.stage.as_str();
+        let row: &[(&str, &dyn ToSql)] = &[
+            ("board", &w.board),
+            ("title", &w.title),
+            ("owner", &w.owner),
+            ("stage", &stage),
+            ("body", &body),
+            ("updated_at", &at_ms),
+        ];
+        let created: &[(&str, &dyn ToSql)] = &[("created_at", &at_ms)];
+        self.write_lsw_row("a3s", "a3", id, row, created, (who, what, at))
+    }
+
+    /// Every A3 (or the one with `id`), by id.
+    pub fn a3s(&self, id: Option<i64>) -> Result<Vec<A3Row>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, board, title, owner, stage, body, created_at, updated_at FROM a3s WHERE ?1 IS NULL OR id = ?1 ORDER BY id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![id], |r| {
+                Ok(A3Row {
+                    id: r.get(0)?,
+                    board: r.get(1)?,
+                    title: r.get(2)?,
+                    owner: r.get(3)?,
+                    stage: r.get(4)?,
+                    body: r.get(5)?,
+                    created_at: r.get(6)?,
+                    updated_at: r.get(7)?,
                 })
             })
             .map_err(self.err())?;

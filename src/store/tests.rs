@@ -519,6 +519,43 @@ both! {
         assert_eq!(lines, ["started", "ended"]);
     }
 
+    /// An A3 reads back as written, its body whole; an edit replaces it; each write is a line
+    /// of its history.
+    fn a3s_round_trip(store: &mut Store) {
+        use crate::a3::{Body, Origin, Stage, Target, Op};
+        let mut w = A3Write {
+            board: "area:Processing".into(),
+            title: "Filler 2 stops".into(),
+            owner: "Vera".into(),
+            stage: Stage::Plan,
+            body: Body {
+                origin: Origin::Asset { asset: "PAC-FIL-02".into() },
+                asset: Some("PAC-FIL-02".into()),
+                coach: "Ana".into(),
+                ..Body::default()
+            },
+        };
+        let id = store.write_a3(None, &w, "Vera", "started", at(1)).unwrap();
+        w.stage = Stage::Do;
+        w.body.sections.whys = vec!["seal worn".into()];
+        w.body.target = Some(Target {
+            metric: "reactive_count".into(),
+            asset: Some("PAC-FIL-02".into()),
+            scope: "plant".into(),
+            op: Op::AtMost,
+            value: 1.0,
+            by: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+            window_days: 28,
+        });
+        assert_eq!(store.write_a3(Some(id), &w, "Vera", "edited", at(2)).unwrap(), id);
+        let got = store.a3(id).unwrap().unwrap();
+        assert_eq!((got.stage, &got.body, got.created_at, got.updated_at), (Stage::Do, &w.body, at(1), at(2)));
+        assert_eq!(store.a3s().unwrap().len(), 1);
+        assert_eq!(store.a3(id + 1).unwrap(), None);
+        let lines: Vec<String> = store.lsw_history(&format!("a3:{id}")).unwrap().into_iter().map(|c| c.what).collect();
+        assert_eq!(lines, ["started", "edited"]);
+    }
+
     /// Leaders, routines and completions read back as written, with a line of history for each
     /// write; an edit replaces the row; completions are read by when they were done.
     fn leader_standard_work_round_trips(store: &mut Store) {
@@ -945,7 +982,7 @@ fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
          DROP INDEX job_runs_fire; ALTER TABLE job_runs DROP COLUMN fire_at; \
          ALTER TABLE job_runs DROP COLUMN heartbeat_at; DROP TABLE login_failures; \
          DROP TABLE leaders; DROP TABLE routines; DROP TABLE routine_completions; \
-         DROP TABLE lsw_history; DROP TABLE walk_routes; DROP TABLE walks; \
+         DROP TABLE lsw_history; DROP TABLE walk_routes; DROP TABLE walks; DROP TABLE a3s; \
          PRAGMA user_version = 5;",
     )
     .unwrap();

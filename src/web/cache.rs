@@ -41,6 +41,11 @@ pub const CACHED: &[&str] = &[
     "/trends",
     "/trends.csv",
     "/quality",
+    "/assets",
+    "/assets/health",
+    "/assets/pareto",
+    "/api/v1/assets",
+    "/api/v1/assets/pareto",
 ];
 
 /// Bytes the cache may hold, counting each entry as at least [`ENTRY_FLOOR`] bytes: at most

@@ -216,6 +216,145 @@ pub fn age_histogram(a: &AgeBuckets) -> Markup {
     }
 }
 
+/// One bar of a Pareto chart as drawn: its label, value, cumulative share, whether it is in
+/// the vital few, and where it links.
+pub struct ParetoBar<'a> {
+    pub label: &'a str,
+    pub value: f64,
+    pub cumulative_pct: f64,
+    pub vital_few: bool,
+    pub href: String,
+}
+
+/// At most this many bars are drawn; the table beside the chart lists the rest.
+pub const PARETO_BARS: usize = 30;
+
+/// A Pareto chart: bars largest first (the vital few darker), the cumulative share as a line on
+/// a 0–100 % axis at the right, and the 80 % line. Each bar links to its page; beyond
+/// [`PARETO_BARS`] the rest are one bar, "others", so the line still ends at 100 %.
+pub fn pareto_chart(title: &str, unit: &str, bars: &[ParetoBar<'_>]) -> Markup {
+    let f = Frame {
+        w: 900.0,
+        h: 280.0,
+        left: 48.0,
+        right: 40.0,
+        top: 12.0,
+        bottom: 70.0,
+    };
+    let others_label;
+    let shown: Vec<ParetoBar<'_>> = if bars.len() > PARETO_BARS {
+        let rest = &bars[PARETO_BARS - 1..];
+        others_label = format!("{} others", rest.len());
+        let mut v: Vec<ParetoBar<'_>> = bars[..PARETO_BARS - 1]
+            .iter()
+            .map(|b| ParetoBar {
+                href: b.href.clone(),
+                ..*b
+            })
+            .collect();
+        v.push(ParetoBar {
+            label: &others_label,
+            value: rest.iter().map(|b| b.value).sum(),
+            cumulative_pct: 100.0,
+            vital_few: false,
+            href: "#others".into(),
+        });
+        v
+    } else {
+        bars.iter()
+            .map(|b| ParetoBar {
+                href: b.href.clone(),
+                ..*b
+            })
+            .collect()
+    };
+    let max = nice_max(shown.iter().map(|b| b.value).fold(0.0, f64::max));
+    let n = shown.len().max(1);
+    let slot = f.plot_w() / n as f64;
+    let pct_y = |p: f64| f.y(p, 100.0);
+    let cum: String = shown
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            format!(
+                "{:.1},{:.1} ",
+                f.left + slot * (i as f64 + 0.5),
+                pct_y(b.cumulative_pct)
+            )
+        })
+        .collect();
+    html! {
+        figure class="chart pareto" {
+            figcaption { span class="ctitle" { (title) } }
+            svg viewBox={"0 0 " (f.w) " " (f.h)} role="img" aria-label=(title) {
+                @for tick in [0.0, max / 2.0, max] {
+                    line class="grid" x1=(f.left) x2=(f.left + f.plot_w()) y1=(format!("{:.1}", f.y(tick, max))) y2=(format!("{:.1}", f.y(tick, max))) {}
+                    text class="tick" x=(f.left - 4.0) y=(format!("{:.1}", f.y(tick, max) + 4.0)) text-anchor="end" { (fmt_tick(tick)) }
+                }
+                @for p in [0.0, 50.0, 100.0] {
+                    text class="tick" x=(f.w - f.right + 4.0) y=(format!("{:.1}", pct_y(p) + 4.0)) text-anchor="start" { (format!("{p:.0} %")) }
+                }
+                @for (i, b) in shown.iter().enumerate() {
+                    @let x = f.left + slot * i as f64;
+                    @let y = f.y(b.value, max);
+                    a href=(b.href) {
+                        rect class={"bar" @if b.vital_few { " vital" }} x=(format!("{:.1}", x + slot * 0.1)) width=(format!("{:.1}", slot * 0.8)) y=(format!("{:.1}", y)) height=(format!("{:.1}", (f.top + f.plot_h() - y).max(0.0))) {
+                            title { (b.label) ": " (fmt_tick(b.value)) " " (unit) ", " (format!("{:.0}", b.cumulative_pct)) " % cumulative" }
+                        }
+                    }
+                    text class="tick bar-label" transform=(format!("translate({:.1},{:.1}) rotate(-45)", x + slot * 0.6, f.top + f.plot_h() + 10.0)) text-anchor="end" { (b.label.chars().take(22).collect::<String>()) }
+                }
+                line class="cut" x1=(f.left) x2=(f.left + f.plot_w()) y1=(format!("{:.1}", pct_y(80.0))) y2=(format!("{:.1}", pct_y(80.0))) {}
+                text class="tick cut-label" x=(f.left + f.plot_w() - 2.0) y=(format!("{:.1}", pct_y(80.0) - 3.0)) text-anchor="end" { "80 %" }
+                polyline class="line cumulative" points=(cum) {}
+            }
+        }
+    }
+}
+
+/// A mark on an asset's timeline.
+pub struct Mark {
+    /// UTC milliseconds.
+    pub at: i64,
+    /// `breakdown`, `pm` or `repair`: its class and shape.
+    pub class: &'static str,
+    pub label: String,
+    pub href: String,
+}
+
+/// A strip of the orders of an asset over `[from, to)` (UTC milliseconds), one row per class:
+/// breakdowns, repairs and planned work, PMs; with the months marked.
+pub fn timeline(from: i64, to: i64, months: &[(i64, String)], marks: &[Mark]) -> Markup {
+    let (w, left, right) = (900.0, 80.0, 10.0);
+    let rows = [
+        ("breakdown", "Breakdowns"),
+        ("repair", "Other work"),
+        ("pm", "PMs"),
+    ];
+    let h = 24.0 * rows.len() as f64 + 22.0;
+    let x = |t: i64| left + (w - left - right) * ((t - from) as f64 / (to - from).max(1) as f64);
+    html! {
+        svg class="timeline" viewBox={"0 0 " (w) " " (h)} role="img" aria-label="The asset's orders over twelve months" {
+            @for (i, (class, name)) in rows.iter().enumerate() {
+                @let y = 14.0 + 24.0 * i as f64;
+                text class="tick" x="2" y=(format!("{:.1}", y + 4.0)) { (name) }
+                line class="grid" x1=(left) x2=(w - right) y1=(y) y2=(y) {}
+                @for m in marks.iter().filter(|m| m.class == *class) {
+                    a href=(m.href) {
+                        circle class={"mark " (class)} cx=(format!("{:.1}", x(m.at))) cy=(y) r="5" {
+                            title { (m.label) }
+                        }
+                    }
+                }
+            }
+            @for (t, label) in months {
+                line class="month" x1=(format!("{:.1}", x(*t))) x2=(format!("{:.1}", x(*t))) y1="4" y2=(h - 16.0) {}
+                text class="tick" x=(format!("{:.1}", x(*t) + 2.0)) y=(h - 4.0) { (label) }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,8 @@ impl Nav {
     }
 }
 
-fn scope_query(scope: &Scope) -> String {
+/// The query of a scope (`site=…&area=…&crew=…`), for links.
+pub fn scope_query(scope: &Scope) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     if let Some(v) = &scope.site {
         q.append_pair("site", v);
@@ -140,6 +141,8 @@ pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> 
                     a href="/huddles" { "Huddles" }
                     a href="/lsw" { "Standard work" }
                     a href="/walks" { "Walks" }
+                    a href="/assets" { "Assets" }
+                    a href="/a3" { "A3" }
                     a href="/system" { "System" }
                     @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
                 }

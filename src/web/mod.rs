@@ -13,8 +13,10 @@ pub mod panels;
 pub mod params;
 
 // Page modules: each imports the shared modules above and never another page module.
+pub mod a3;
 pub mod actions;
 pub mod api;
+pub mod assets;
 pub mod board;
 pub mod imports;
 pub mod lsw;
@@ -127,6 +129,8 @@ impl From<MetricsError> for AppError {
             | MetricsError::BadRange { .. }
             | MetricsError::TooManyPoints { .. }
             | MetricsError::BadWindow
+            | MetricsError::UnknownAsset(_)
+            | MetricsError::UnknownCode(_)
             | MetricsError::BadTechnicians { .. } => AppError::bad_request(e.to_string()),
             MetricsError::Store(s) => s.into(),
             other => AppError::internal(other.to_string()),
@@ -552,6 +556,13 @@ pub fn app(state: AppState) -> Router {
         .route("/walks/{id}/stops/{n}", post(walks::visit_post))
         .route("/walks/{id}/stops/{n}/skip", post(walks::skip_post))
         .route("/walks/{id}/end", post(walks::end_post))
+        .route("/a3", get(a3::list_page).post(a3::start_post))
+        .route("/a3/{id}", get(a3::a3_page).post(a3::edit_post))
+        .route("/a3/{id}/countermeasures", post(a3::countermeasure_post))
+        .route("/assets", get(assets::list_page))
+        .route("/assets/health", get(assets::health_page))
+        .route("/assets/pareto", get(assets::pareto_page))
+        .route("/assets/{id}", get(assets::asset_page))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/healthz", get(|| async { "ok" }))

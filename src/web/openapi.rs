@@ -8,7 +8,8 @@ use axum::routing::get;
 use utoipa::OpenApi;
 
 use super::{
-    ApiError, AppError, AppState, ErrorBody, actions, api, lsw, quality, safety, system, walks,
+    ApiError, AppError, AppState, ErrorBody, a3, actions, api, assets, lsw, quality, safety,
+    system, walks,
 };
 use crate::metrics::orders::OrderRow;
 use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
@@ -49,7 +50,15 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         walks::api_start,
         walks::api_stop,
         walks::api_end,
-        system::api
+        system::api,
+        assets::api_list,
+        assets::api_pareto,
+        assets::api_asset,
+        a3::api_list,
+        a3::api_get,
+        a3::api_start,
+        a3::api_edit,
+        a3::api_countermeasure
     ),
     components(schemas(
         actions::ActionBody,
@@ -90,6 +99,32 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         super::panels::system::Lagging,
         crate::system::Health,
         walks::WalkBody,
+        crate::metrics::AssetReport,
+        crate::assets::Assets,
+        crate::assets::AssetStats,
+        crate::assets::Sums,
+        crate::assets::Health,
+        crate::assets::Bar,
+        crate::assets::Measure,
+        assets::ParetoBody,
+        assets::AssetDetail,
+        crate::a3::A3,
+        crate::a3::Body,
+        crate::a3::Stage,
+        crate::a3::Origin,
+        crate::a3::Op,
+        crate::a3::Target,
+        crate::a3::Figure,
+        crate::a3::Current,
+        crate::a3::Sections,
+        crate::a3::Countermeasure,
+        crate::a3::Verdict,
+        super::panels::improvement::FollowUp,
+        a3::A3Body,
+        a3::StartBody,
+        a3::EditBody,
+        a3::TargetBody,
+        a3::CountermeasureBody,
         walks::StartBody,
         walks::StopBody,
         walks::ObservationBody,
@@ -161,6 +196,15 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(walks::api_route_edit),
         )
         .route("/system", get(system::api))
+        .route("/assets", get(assets::api_list))
+        .route("/assets/pareto", get(assets::api_pareto))
+        .route("/assets/{id}", get(assets::api_asset))
+        .route("/a3", get(a3::api_list).post(a3::api_start))
+        .route("/a3/{id}", get(a3::api_get).post(a3::api_edit))
+        .route(
+            "/a3/{id}/countermeasures",
+            axum::routing::post(a3::api_countermeasure),
+        )
         .route("/walks", get(walks::api_walks).post(walks::api_start))
         .route("/walks/{id}", get(walks::api_walk))
         .route(

@@ -231,6 +231,8 @@ pub struct OrdersParams {
     pub overdue: Option<String>,
     /// A data-quality problem key (`missing_estimate`, ...): only the orders that have it.
     pub quality: Option<String>,
+    /// An asset id: only its orders.
+    pub asset: Option<String>,
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<usize>,
@@ -304,6 +306,12 @@ impl OrdersParams {
                 None | Some("") => SortKey::Age,
                 Some(s) => s.parse().map_err(AppError::bad_request)?,
             },
+            asset: self
+                .asset
+                .as_deref()
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
             descending,
             offset: if paged { (page - 1) * per_page } else { 0 },
             limit: paged.then_some(per_page),
@@ -353,4 +361,10 @@ pub type JsonBody = Result<axum::Json<serde_json::Value>, axum::extract::rejecti
 pub fn json_value(body: JsonBody) -> Result<serde_json::Value, AppError> {
     body.map(|axum::Json(v)| v)
         .map_err(|e| AppError::bad_request(e.body_text()))
+}
+
+/// A JSON request body as `T`; one that is not JSON, or not of that shape, is a 400 saying why.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: JsonBody) -> Result<T, AppError> {
+    serde_json::from_value(json_value(body)?)
+        .map_err(|e| AppError::bad_request(format!("the body: {e}")))
 }

@@ -94,7 +94,8 @@ pub async fn page(
         }
         p class="note" {
             "Huddles per working day are judged for the crews' daily huddles (and so the plant's); the areas and the site meet weekly. "
-            "The improvement-to-firefighting ratio counts the actions opened; A3s will join it."
+            "The improvement-to-firefighting ratio counts the actions opened and the A3s started; an A3's cycle time runs from its start to the first day its follow-up could say met. "
+            a href="/a3" { "A3s" }
         }
     };
     page_response(&state, "The management system — Gemba", markup)

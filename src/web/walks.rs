@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{FormFields, Viewer, api_writer, form_writer};
 use super::layout::{csrf_field, fmt_time, page_response};
 use super::panels::leadership::history as history_list;
-use super::params::{JsonBody, id_of, json_value, parse_date};
+use super::params::{JsonBody, id_of, json_body, parse_date};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
 use crate::actions::board_name;
 use crate::config::Config;
@@ -489,11 +489,6 @@ pub async fn end_post(
 
 // ---- The JSON API ----
 
-fn body_of<T: serde::de::DeserializeOwned>(body: JsonBody) -> Result<T, AppError> {
-    serde_json::from_value(json_value(body)?)
-        .map_err(|e| AppError::bad_request(format!("the body: {e}")))
-}
-
 /// Every walk route, by id.
 #[utoipa::path(get, path = "/api/v1/walk-routes", responses(
     (status = 200, description = "The routes", body = Vec<Route>),
@@ -527,7 +522,7 @@ async fn api_save_route(
     body: JsonBody,
 ) -> Result<(StatusCode, Json<Route>), ApiError> {
     let who = api_writer(&state, &headers)?;
-    let b: RouteBody = body_of(body)?;
+    let b: RouteBody = json_body(body)?;
     if b.questions.iter().any(|q| q.contains('\n')) {
         return Err(AppError::bad_request("questions: each is one line").into());
     }
@@ -712,7 +707,7 @@ pub async fn api_start(
     body: JsonBody,
 ) -> Result<(StatusCode, Json<WalkBody>), ApiError> {
     api_writer(&state, &headers)?;
-    let b: StartBody = body_of(body)?;
+    let b: StartBody = json_body(body)?;
     let w = api_walk_write(state, headers, move |w| w.start(b.route)).await?;
     Ok((StatusCode::CREATED, w))
 }
@@ -765,7 +760,7 @@ pub async fn api_stop(
 ) -> Result<Json<WalkBody>, ApiError> {
     api_writer(&state, &headers)?;
     let (id, n) = (id_of("a walk", &id)?, stop_of(&n)?);
-    let b: StopBody = body_of(body)?;
+    let b: StopBody = json_body(body)?;
     for o in b.observations.iter().filter(|o| !o.due.trim().is_empty()) {
         parse_date("due", &o.due)?;
     }

@@ -13,7 +13,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 use crate::server::Server;
-use crate::support::{Sandbox, repo};
+use crate::support::{Sandbox, fixture, ok, repo};
 
 struct Driver(Child);
 
@@ -218,18 +218,7 @@ async fn the_board_in_a_real_browser() {
         )
         .await
         .expect("the board prints");
-    // The page tree's `/Count` (Chromium writes one page tree).
-    let text = String::from_utf8_lossy(&pdf);
-    let pages: u32 = text
-        .split("/Count ")
-        .nth(1)
-        .and_then(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
-        })
-        .expect("a PDF with a page count");
+    let pages = pdf_pages(&pdf);
     assert_eq!(pages, 1, "the printed board is one A4 landscape page");
 
     // Through the navigation to a crew's board.
@@ -253,8 +242,30 @@ async fn the_board_in_a_real_browser() {
     );
     screenshot(&c, "crew-board.png").await;
 
-    // The crew's pull lane: what the API suggests, in the same order, visible on the board.
-    let lane_css = r#".lane[data-crew="Packaging E&I"]"#;
+    // A crew's pull lane: what the API suggests, in the same order, visible on the board. The
+    // demo plant is a year to today, so which crew has room today varies: the first that has
+    // ready work to pull.
+    let plant_pull: Value = api_json(server.url("/api/v1/pull")).await;
+    let lane_crew = plant_pull["crews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["suggestions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["emergency"] == false)
+        })
+        .expect("a demo crew has ready work to pull")
+        .clone();
+    let crew_name = lane_crew["crew"].as_str().unwrap().to_string();
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    c.goto(&server.url(&format!("/board?crew={}", enc(&crew_name))))
+        .await
+        .unwrap();
+    let lane_css = format!(".lane[data-crew=\"{crew_name}\"]");
+    let lane_css = lane_css.as_str();
     let lane_ids = |c: &Client| {
         let c = c.clone();
         async move {
@@ -278,15 +289,10 @@ async fn the_board_in_a_real_browser() {
     };
     let lane = c.find(Locator::Css(lane_css)).await.expect("the pull lane");
     assert!(lane.is_displayed().await.unwrap());
-    let pull_api: Value = api_json(server.url("/api/v1/pull?crew=Packaging%20E%26I")).await;
+    let pull_api: Value =
+        api_json(server.url(&format!("/api/v1/pull?crew={}", enc(&crew_name)))).await;
     let before = lane_ids(&c).await;
     assert_eq!(before, api_ids(&pull_api));
-    assert!(
-        suggestions(&pull_api)
-            .iter()
-            .any(|s| s["emergency"] == false),
-        "the demo crew has ready work to pull"
-    );
     let png = lane.screenshot().await.expect("lane screenshot");
     std::fs::write(repo("docs/screenshots/pull-lane.png"), png).unwrap();
 
@@ -310,7 +316,7 @@ async fn the_board_in_a_real_browser() {
         .await
         .expect("the lane is recomputed as a what-if");
     let url = c.current_url().await.unwrap();
-    assert!(url.as_str().contains("technicians.Packaging"), "{url}");
+    assert!(url.as_str().contains("technicians."), "{url}");
     let lane = c.find(Locator::Css(lane_css)).await.unwrap();
     assert!(
         lane.attr("class")
@@ -320,14 +326,17 @@ async fn the_board_in_a_real_browser() {
             .contains("what-if")
     );
     let text = lane.text().await.unwrap();
+    let configured = lane_crew["technicians_configured"].as_f64().unwrap();
     assert!(
-        text.contains("0 technicians (what-if; 3 configured)"),
+        text.contains(&format!("0 technicians (what-if; {configured} configured)")),
         "{text}"
     );
     let after = lane_ids(&c).await;
-    let what_if: Value =
-        api_json(server.url("/api/v1/pull?crew=Packaging%20E%26I&technicians.Packaging%20E%26I=0"))
-            .await;
+    let what_if: Value = api_json(server.url(&format!(
+        "/api/v1/pull?crew={0}&technicians.{0}=0",
+        enc(&crew_name)
+    )))
+    .await;
     assert_eq!(after, api_ids(&what_if));
     assert_ne!(after, before, "the what-if changed the lane");
     assert!(
@@ -337,6 +346,10 @@ async fn the_board_in_a_real_browser() {
 
     // The huddle raises an action on the crew board and escalates it to the area.
     c.goto(&server.url("/board?crew=Packaging%20E%26I"))
+        .await
+        .unwrap();
+    // The form is folded away when the board has open actions (the demo's walks leave some).
+    c.execute("document.querySelector('details.add').open = true", vec![])
         .await
         .unwrap();
     let add = c.find(Locator::Css("details.add form")).await.unwrap();
@@ -485,6 +498,20 @@ async fn the_board_in_a_real_browser() {
 }
 
 /// Clicks the element `css` names, which must be on the page.
+/// The page count of a PDF: its page tree's `/Count` (Chromium writes one page tree).
+fn pdf_pages(pdf: &[u8]) -> u32 {
+    let text = String::from_utf8_lossy(pdf);
+    text.split("/Count ")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("a PDF with a page count")
+}
+
 async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
@@ -840,15 +867,12 @@ async fn a_leader_checks_a_routine_off_on_a_phone() {
         .expect("the demo's supervisor")["id"]
         .as_i64()
         .unwrap();
-    // A routine due an hour ago, daily, so today's is open whatever the day of the week.
-    use chrono::Timelike;
-    let due =
-        (chrono::Utc::now() - chrono::Duration::hours(1)).with_timezone(&chrono_tz::Europe::Berlin);
+    // A routine due earlier today, daily, so today's is open whatever the day of the week.
     let r: Value = reqwest::Client::new()
         .post(server.url("/api/v1/routines"))
         .json(&json!({
             "leader": marsh, "title": "Packaging line walk checklist", "kind": "checklist",
-            "board": "area:Packaging", "cadence": format!("{} {} * * *", due.minute(), due.hour()),
+            "board": "area:Packaging", "cadence": crate::support::due_earlier_today(),
             "window_hours": 24, "grace_hours": 0,
             "items": ["Guards and covers in place", "Floor clear of oil and parts", "Red tags reviewed with the team"]
         }))
@@ -956,7 +980,11 @@ async fn a_leader_checks_a_routine_off_on_a_phone() {
         .find_all(Locator::Css(".system-tiles .tile"))
         .await
         .unwrap();
-    assert_eq!(tiles.len(), 7 + 2, "seven leading indicators, two lagging");
+    assert_eq!(
+        tiles.len(),
+        9 + 2,
+        "nine leading indicators (two of A3s), two lagging"
+    );
     let judged = c
         .find_all(Locator::Css(
             "table.system td.red, table.system td.green, table.system td.amber",
@@ -1077,4 +1105,208 @@ async fn a_gemba_walk_on_a_phone_raises_an_action_on_the_board() {
         .unwrap();
     assert!(w.as_f64().unwrap() <= 390.0, "/walks fits the phone: {w}");
     c.close().await.unwrap();
+}
+
+/// Sets a form field's value in the page (a date input takes typed keys in the browser's locale).
+async fn set_value(c: &Client, css: &str, value: &str) {
+    c.execute(
+        "document.querySelector(arguments[0]).value = arguments[1]",
+        vec![json!(css), json!(value)],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} is on the page"));
+    e.clear().await.unwrap();
+    e.send_keys(text).await.unwrap();
+}
+
+async fn page_text(c: &Client) -> String {
+    c.find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// An A3 from the bad-actor chart to its follow-up, measured from the orders: started from a
+/// bar's row, its sections and target filled, a countermeasure that is an action on the board,
+/// resolved there, and the verdict that turns when orders after the in-place day come in.
+#[tokio::test]
+async fn an_a3_from_the_bad_actor_chart_to_its_measured_follow_up() {
+    let sandbox = Sandbox::new();
+    ok(&sandbox.gemba(&[
+        "import",
+        &fixture("assets/plant.csv"),
+        "--profile",
+        "generic",
+    ]));
+    let server = Server::start(&sandbox, &[]);
+    let (_driver, c) = browser(&sandbox.path("a3")).await;
+    c.goto(&server.url("/assets/pareto?as_of=2026-03-31"))
+        .await
+        .unwrap();
+    click(&c, "tr#asset-F1 a.start-a3").await;
+    wait_for(&c, "form.a3-start", "the start form").await;
+    type_into(
+        &c,
+        "form.a3-start input[name=title]",
+        "Filler 1 stops every week",
+    )
+    .await;
+    type_into(&c, "form.a3-start input[name=owner]", "Vera").await;
+    click(&c, "form.a3-start button").await;
+    wait_for(&c, ".a3-sheet", "the sheet").await;
+    let url = c.current_url().await.unwrap();
+    let id: i64 = url.path().trim_start_matches("/a3/").parse().unwrap();
+    assert!(
+        page_text(&c).await.contains("Filler 1 (F1)"),
+        "the current condition is the asset's"
+    );
+
+    // The sections and the target through the form.
+    click(&c, "details.edit-a3 > summary").await;
+    type_into(
+        &c,
+        "form.a3-edit textarea[name=problem]",
+        "Filler 1 broke down 4 times in March",
+    )
+    .await;
+    type_into(
+        &c,
+        "form.a3-edit input[name=\"why.1\"]",
+        "Its bearings run dry",
+    )
+    .await;
+    type_into(
+        &c,
+        "form.a3-edit input[name=\"cause.method\"]",
+        "No lube route",
+    )
+    .await;
+    click(
+        &c,
+        "form.a3-edit select[name=metric] option[value=reactive_count]",
+    )
+    .await;
+    type_into(&c, "form.a3-edit input[name=value]", "1").await;
+    type_into(&c, "form.a3-edit input[name=window_days]", "14").await;
+    let by = (chrono::Utc::now().date_naive() + chrono::Duration::days(60)).to_string();
+    set_value(&c, "form.a3-edit input[name=by]", &by).await;
+    click(&c, "form.a3-edit button[type=submit]").await;
+    wait_for(&c, ".a3-box p.target", "the target condition").await;
+    assert!(page_text(&c).await.contains("Its bearings run dry"));
+
+    // A countermeasure: an action on the A3's board, resolved there.
+    type_into(
+        &c,
+        "form.countermeasure input[name=title]",
+        "Add filler 1 to the lube route",
+    )
+    .await;
+    click(&c, "form.countermeasure button").await;
+    wait_for(&c, "table.countermeasures", "the countermeasure").await;
+    let a: Value = api_json(server.url(&format!("/api/v1/a3/{id}"))).await;
+    let action = a["countermeasures"][0]["action"].as_i64().unwrap();
+    c.goto(&server.url("/")).await.unwrap();
+    let li = format!("li.action[data-action=\"{action}\"]");
+    wait_for(&c, &li, "the countermeasure on the plant's board").await;
+    click(&c, &format!("{li} details.act > summary")).await;
+    type_into(
+        &c,
+        &format!("{li} details.act form:last-of-type input[name=note]"),
+        "route updated",
+    )
+    .await;
+    click(&c, &format!("{li} details.act form:last-of-type button")).await;
+    let started = Instant::now();
+    loop {
+        let a: Value = api_json(server.url(&format!("/api/v1/a3/{id}"))).await;
+        if a["actions"][0]["status"] == "done" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the action is done: {a}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // In place today: the follow-up waits for its window.
+    c.goto(&server.url(&format!("/a3/{id}"))).await.unwrap();
+    assert!(page_text(&c).await.contains("not yet"));
+    // In place since 1 April (set by hand): 2 breakdowns before, 1 after, at most 1: met.
+    click(&c, "details.edit-a3 > summary").await;
+    set_value(&c, "form.a3-edit input[name=in_place_on]", "2026-04-01").await;
+    click(&c, "form.a3-edit button[type=submit]").await;
+    wait_for(&c, ".verdict.green", "the verdict met").await;
+    // Orders after the in-place day come in: a breakdown in the after window. Not met.
+    ok(&sandbox.gemba(&[
+        "import",
+        &fixture("assets/after.csv"),
+        "--profile",
+        "generic",
+    ]));
+    let started = Instant::now();
+    loop {
+        c.goto(&server.url(&format!("/a3/{id}"))).await.unwrap();
+        if c.find(Locator::Css(".a3-box .verdict.red")).await.is_ok() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the verdict turns within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(page_text(&c).await.contains("not met"));
+}
+
+/// The asset pages and an A3 sheet of the demo plant: the screenshots the README shows, and the
+/// sheet printed by the browser on one A3 landscape page.
+#[tokio::test]
+async fn the_asset_health_grid_the_pareto_and_an_a3_sheet_on_one_page() {
+    let sandbox = Sandbox::new();
+    let server = Server::start(&sandbox, &["--demo"]);
+    let (_driver, c) = browser(&sandbox.path("assets")).await;
+    c.goto(&server.url("/assets/health?area=Packaging"))
+        .await
+        .unwrap();
+    wait_for(&c, ".asset-grid .asset-tile.red", "a red tile").await;
+    screenshot(&c, "asset-health.png").await;
+    c.goto(&server.url("/assets/pareto")).await.unwrap();
+    wait_for(&c, "figure.pareto rect.bar.vital", "the vital few").await;
+    screenshot(&c, "pareto.png").await;
+    c.goto(&server.url("/a3/1")).await.unwrap();
+    wait_for(&c, ".a3-sheet", "the demo's first A3").await;
+    assert!(page_text(&c).await.contains("met"));
+    screenshot(&c, "a3.png").await;
+    let pdf = c
+        .print(
+            PrintConfiguration::builder()
+                .orientation(PrintOrientation::Landscape)
+                .size(PrintSize {
+                    width: 29.7,
+                    height: 42.0,
+                })
+                .margins(PrintMargins {
+                    top: 0.8,
+                    bottom: 0.8,
+                    left: 0.8,
+                    right: 0.8,
+                })
+                .background(true)
+                .shrink_to_fit(false)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .expect("the A3 prints");
+    assert_eq!(pdf_pages(&pdf), 1, "the A3 sheet is one A3 landscape page");
 }

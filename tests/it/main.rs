@@ -1,7 +1,9 @@
 //! Integration tests: one binary (each file under tests/ would link all of polars again).
 //! They run the real `gemba` binary in a temporary folder, or the library's public API.
 
+mod a3;
 mod actions;
+mod assets;
 mod auth;
 mod browser;
 mod cli_import;

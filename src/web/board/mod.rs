@@ -81,6 +81,8 @@ pub struct BoardData {
     pub nav: Nav,
     /// The scope's stored orders and their data quality, for the link to `/quality`.
     pub quality: (u64, crate::metrics::Quality),
+    /// The five bad actors of an area, a site or the plant (tiers 2 and 3; none for a crew).
+    pub bad_actors: Vec<crate::assets::Bar>,
 }
 
 /// The start of the previous working day (Monday to Friday) before `today`.
@@ -183,6 +185,11 @@ impl BoardData {
             pull,
             nav: Nav::build(e)?,
             quality: (total, quality),
+            bad_actors: if scope.crew.is_none() {
+                crate::web::panels::improvement::top_bad_actors(e, scope)?
+            } else {
+                Vec::new()
+            },
         })
     }
 }
@@ -566,6 +573,9 @@ pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, live: &Live<'
                 h2 { "Age of open orders" }
                 (charts::age_histogram(&d.age))
                 p class="note" { (d.metrics.open_count) " open, mean age " (format_value("mean_age_days", d.metrics.mean_age_days)) " days" }
+            }
+            @if d.scope.crew.is_none() {
+                (crate::web::panels::improvement::bad_actors_panel(&d.scope, cfg.metrics.window_days, &d.bad_actors))
             }
         }
         @if let Some(h) = live.system {

@@ -87,6 +87,7 @@ struct Read {
     actions: Vec<(Action, Vec<ActionChange>)>,
     emergencies: Vec<Emergency>,
     today: NaiveDate,
+    a3s: Vec<crate::system::A3Fact>,
 }
 
 impl Read {
@@ -132,6 +133,7 @@ impl Read {
             actions,
             emergencies,
             today: now.with_timezone(&tz).date_naive(),
+            a3s: super::improvement::facts(state)?,
         })
     }
 
@@ -144,6 +146,7 @@ impl Read {
             actions: &self.actions,
             emergencies: &self.emergencies,
             today: self.today,
+            a3s: &self.a3s,
         }
     }
 }
@@ -237,6 +240,7 @@ fn figure(key: &str, v: Option<f64>) -> String {
     match v {
         None => "–".into(),
         Some(v) if key.ends_with("_pct") => format!("{v:.0} %"),
+        Some(v) if key == "a3_open" || key == "a3_cycle_days" => format!("{v:.0}"),
         Some(v) => format!("{v:.1}"),
     }
 }
