@@ -716,6 +716,7 @@ pub fn load_into(
     engine.write_snapshots(store)?;
     if i64::from(days) > 120 {
         demo_a3s(store, config, &engine, now)?;
+        demo_hoshin(store, config, &engine, now)?;
     }
     Ok(counts.upserted)
 }
@@ -1793,6 +1794,143 @@ fn demo_a3s(
         Err(A3Error::Store(e)) => Err(e.into()),
         Err(e) => {
             tracing::warn!("demo A3s: {e}");
+            Ok(())
+        }
+    }
+}
+
+/// The demo plant's breakthrough objective: reactive work down to 15 % in a year that began four
+/// months ago, deployed to the areas (one agreed, one proposed, one returned with a comment),
+/// a gap note on its first red month, and last month's review. Written once.
+fn demo_hoshin(
+    store: &mut crate::store::Store,
+    config: &crate::config::Config,
+    engine: &crate::metrics::Engine,
+    now: DateTime<Utc>,
+) -> Result<(), crate::metrics::MetricsError> {
+    use crate::hoshin::{Cell, Draft, Hoshin, HoshinError, ReviewItem, children, judge, month_key};
+    if !store.objectives()?.is_empty() {
+        return Ok(());
+    }
+    let tz = config.plant.tz;
+    let today = now.with_timezone(&tz).date_naive();
+    let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+        .expect("a month's first day")
+        - chrono::Months::new(4);
+    let result = (|| -> Result<(), HoshinError> {
+        let c = crate::hoshin::check(
+            config,
+            &Draft {
+                title: "Reactive work below 15 % of hours".into(),
+                owner: "plant manager".into(),
+                board: "plant".into(),
+                kpi: "reactive_pct".into(),
+                start: month_key(first),
+                horizon: month_key(first + chrono::Months::new(11)),
+                target: "15".into(),
+            },
+        )?;
+        let at = |back: i64| now - Duration::days(back);
+        let baseline_date = c.start - Duration::days(1);
+        let value = |board: &str| {
+            engine
+                .month_end_values(
+                    "reactive_pct",
+                    &crate::metrics::Scope::from_key(board).unwrap_or_default(),
+                    &[baseline_date],
+                )
+                .ok()
+                .and_then(|v| v.into_iter().next().flatten())
+        };
+        let mut h = Hoshin {
+            store: &mut *store,
+            cfg: config,
+            who: "plant manager",
+            now: at(125),
+        };
+        let id = h.create(&c, value("plant"), baseline_date)?;
+        let areas = children(config, "plant");
+        let baselines = areas.iter().map(|b| (b.clone(), value(b))).collect();
+        h.now = at(118);
+        let kids = h.deploy(id, &areas, &baselines)?;
+        let leaders = DemoLeaders::of(config);
+        let plan = [("14", true), ("16", false), ("17", false)];
+        for ((kid, board), (target, agree)) in kids.iter().zip(&areas).zip(plan) {
+            let area = board.trim_start_matches("area:");
+            let who = leaders
+                .supervisor(area)
+                .unwrap_or("area supervisor")
+                .to_string();
+            let mut k = Hoshin {
+                store: &mut *h.store,
+                cfg: config,
+                who: &who,
+                now: at(110),
+            };
+            k.propose(*kid, &who, target, &[])?;
+            k.who = "plant manager";
+            if agree {
+                k.now = at(104);
+                k.decide(*kid, true, "agreed at the monthly review", &[], true)?;
+            } else if target == "17" {
+                k.now = at(104);
+                k.decide(*kid, false, "17 % leaves the plant short of 15 %: show what the chiller replacement brings, then propose again", &[], true)?;
+            }
+        }
+        // The first red month of the objective or a deployed one gets its gap note.
+        let band = config
+            .targets
+            .get("reactive_pct")
+            .map_or((None, None), |t| (t.min, t.max));
+        let a3 = h.store.a3s()?.first().map(|a| a.id);
+        for oid in std::iter::once(id).chain(kids.iter().copied()) {
+            let o = h
+                .store
+                .objective(oid)?
+                .ok_or(HoshinError::NoSuchObjective(oid))?;
+            let ended: Vec<NaiveDate> = crate::hoshin::months(o.body.start, o.body.horizon)
+                .into_iter()
+                .filter(|m| *m < today)
+                .collect();
+            let scope = crate::metrics::Scope::from_key(&o.board).unwrap_or_default();
+            let actual = engine
+                .month_end_values("reactive_pct", &scope, &ended)
+                .unwrap_or_default();
+            let red = ended.iter().zip(&actual).find(|(m, a)| {
+                o.planned(**m)
+                    .is_some_and(|p| judge("reactive_pct", band, **m, p, **a, today) == Cell::Red)
+            });
+            if let Some((m, _)) = red {
+                h.now = (crate::metrics::end_of_day(tz, *m) + Duration::days(3)).min(now);
+                h.gap(
+                    oid,
+                    &month_key(*m),
+                    "a burst of breakdowns on the area's bad actors ate the planned hours",
+                    "A3s on the worst bad actors; their PMs brought forward and checked at the weekly review",
+                    None,
+                    a3,
+                )?;
+                break;
+            }
+        }
+        let last_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+            .expect("a month's first day")
+            - Duration::days(1);
+        h.now = now.min(crate::metrics::end_of_day(tz, last_month) + Duration::days(2));
+        h.review(&crate::store::ReviewWrite {
+            board: "plant".into(),
+            month: month_key(last_month),
+            held_on: (last_month + Duration::days(2)).min(today),
+            attendees: "plant manager, area supervisors, reliability engineer".into(),
+            items: [(id, ReviewItem { status: "at risk".into(), note: "Packaging on plan; Processing waits for the pump's countermeasures; Utilities to propose again".into() })].into(),
+        })?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(()),
+        Err(HoshinError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!("demo objective: {e}");
             Ok(())
         }
     }

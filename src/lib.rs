@@ -8,6 +8,7 @@ pub mod actions;
 pub mod assets;
 pub mod config;
 pub mod demo;
+pub mod hoshin;
 pub mod huddle;
 pub mod import;
 pub mod lsw;

@@ -553,6 +553,41 @@ impl Engine {
         })
     }
 
+    /// The value of `metric` for `scope` at each of `dates` (month ends), from one trend whose
+    /// monthly steps start on a 31st before the first date, so every step is a month's last
+    /// day: the numbers `gemba trend --every 1mo` gives for those dates.
+    pub fn month_end_values(
+        &self,
+        metric: &str,
+        scope: &Scope,
+        dates: &[NaiveDate],
+    ) -> Result<Vec<Option<f64>>, MetricsError> {
+        let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+            return Ok(Vec::new());
+        };
+        let mut start = crate::hoshin::month_end(*first);
+        while chrono::Datelike::day(&start) != 31 {
+            start = crate::hoshin::month_end(start - chrono::Months::new(1));
+        }
+        let t = self.trend(
+            &[metric.to_string()],
+            start,
+            *last,
+            Step::Months(1),
+            None,
+            scope,
+        )?;
+        Ok(dates
+            .iter()
+            .map(|d| {
+                t.points
+                    .iter()
+                    .find(|p| p.as_of == *d)
+                    .and_then(|p| p.values[0])
+            })
+            .collect())
+    }
+
     /// The scopes that get a daily snapshot: the plant, every site, area and crew.
     pub fn snapshot_scopes(&self) -> Result<Vec<Scope>, MetricsError> {
         if let Some(s) = self.scopes.get() {

@@ -353,6 +353,37 @@ pub(crate) const TABLES: &[Table] = &[
         appended: false,
         identity: true,
     },
+    Table {
+        name: "objectives",
+        columns: &[
+            ("id", Int),
+            ("parent_id", Int),
+            ("board", Text),
+            ("title", Text),
+            ("owner", Text),
+            ("body", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: "id",
+        appended: false,
+        identity: true,
+    },
+    Table {
+        name: "hoshin_reviews",
+        columns: &[
+            ("id", Int),
+            ("board", Text),
+            ("month", Text),
+            ("held_on", Text),
+            ("attendees", Text),
+            ("items", Text),
+            ("created_at", Int),
+        ],
+        key: "id",
+        appended: false,
+        identity: true,
+    },
 ];
 
 /// What a copy needs of the target's open load, in either engine.

@@ -365,6 +365,64 @@ pub(crate) struct A3Row {
     pub updated_at: i64,
 }
 
+/// A stored objective's columns as both engines read them; `body` is JSON.
+pub(crate) struct ObjectiveRow {
+    pub id: i64,
+    pub parent: Option<i64>,
+    pub board: String,
+    pub title: String,
+    pub owner: String,
+    pub body: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The fields of an objective that a write sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectiveWrite {
+    pub parent: Option<i64>,
+    pub board: String,
+    pub title: String,
+    pub owner: String,
+    pub body: crate::hoshin::ObjectiveBody,
+}
+
+/// A stored review's columns; `items` is JSON.
+pub(crate) struct ReviewRow {
+    pub id: i64,
+    pub board: String,
+    pub month: String,
+    pub held_on: String,
+    pub attendees: String,
+    pub items: String,
+    pub created_at: i64,
+}
+
+/// A monthly review of a board's objectives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewWrite {
+    pub board: String,
+    /// YYYY-MM.
+    pub month: String,
+    pub held_on: chrono::NaiveDate,
+    pub attendees: String,
+    /// Per objective: its status and a note.
+    pub items: std::collections::BTreeMap<i64, crate::hoshin::ReviewItem>,
+}
+
+/// A monthly review as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Review {
+    pub id: i64,
+    pub board: String,
+    pub month: String,
+    #[schema(value_type = String, format = Date)]
+    pub held_on: chrono::NaiveDate,
+    pub attendees: String,
+    pub items: std::collections::BTreeMap<i64, crate::hoshin::ReviewItem>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// The fields of an A3 that a write sets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct A3Write {
@@ -1136,6 +1194,74 @@ impl Store {
         rows.into_iter().next().map(|r| a3_of(&url, r)).transpose()
     }
 
+    /// Sets (`id` `None`) or changes an objective with a line of history, durably.
+    pub fn write_objective(
+        &mut self,
+        id: Option<i64>,
+        w: &ObjectiveWrite,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let body = serde_json::to_string(&w.body).expect("an objective serializes");
+        on_mut!(self, e => e.write_objective(id, w, &body, who, what, at))
+    }
+
+    /// Every objective, by id.
+    pub fn objectives(&mut self) -> Result<Vec<crate::hoshin::Objective>, StoreError> {
+        let rows = on_mut!(self, e => e.objectives(None))?;
+        let url = self.describe();
+        rows.into_iter().map(|r| objective_of(&url, r)).collect()
+    }
+
+    pub fn objective(&mut self, id: i64) -> Result<Option<crate::hoshin::Objective>, StoreError> {
+        let rows = on_mut!(self, e => e.objectives(Some(id)))?;
+        let url = self.describe();
+        rows.into_iter()
+            .next()
+            .map(|r| objective_of(&url, r))
+            .transpose()
+    }
+
+    /// Records a monthly review with a line of history, durably.
+    pub fn write_review(
+        &mut self,
+        w: &ReviewWrite,
+        who: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let items = serde_json::to_string(&w.items).expect("review items serialize");
+        let what = format!("review of {} for {}", w.board, w.month);
+        on_mut!(self, e => e.write_review(w, &items, who, &what, at))
+    }
+
+    /// Every monthly review, by month.
+    pub fn reviews(&mut self) -> Result<Vec<Review>, StoreError> {
+        let rows = on_mut!(self, e => e.reviews())?;
+        let url = self.describe();
+        rows.into_iter()
+            .map(|r| {
+                let corrupt = |reason: String| StoreError::Corrupt {
+                    url: url.clone(),
+                    what: format!("review {}", r.id),
+                    reason,
+                };
+                Ok(Review {
+                    items: json_of(&url, "review", r.id, "items", &r.items)?,
+                    held_on: r
+                        .held_on
+                        .parse()
+                        .map_err(|_| corrupt(format!("`{}` is not a date", r.held_on)))?,
+                    id: r.id,
+                    board: r.board,
+                    month: r.month,
+                    attendees: r.attendees,
+                    created_at: from_ms(r.created_at),
+                })
+            })
+            .collect()
+    }
+
     /// Huddles started in `[from, to)`, oldest first (a board review is done by attending one).
     pub fn huddles_between(
         &mut self,
@@ -1285,6 +1411,20 @@ fn json_of<T: serde::de::DeserializeOwned>(
         url: url.to_string(),
         what: format!("{what} {id}"),
         reason: format!("its {column} are not valid JSON: {e}"),
+    })
+}
+
+fn objective_of(url: &str, r: ObjectiveRow) -> Result<crate::hoshin::Objective, StoreError> {
+    let body = json_of(url, "objective", r.id, "body", &r.body)?;
+    Ok(crate::hoshin::Objective {
+        id: r.id,
+        parent: r.parent,
+        board: r.board,
+        title: r.title,
+        owner: r.owner,
+        body,
+        created_at: from_ms(r.created_at),
+        updated_at: from_ms(r.updated_at),
     })
 }
 

@@ -6,9 +6,9 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use super::copy::{Load, Rows, Table, Ty, Value};
 use super::{
     A3Row, A3Write, Action, ActionChange, ActionWrite, CompletionRow, Huddle, ImportRun, JobRun,
-    Leader, LeaderWrite, LswChange, MAX_STORED_REJECTIONS, OrderRef, Page, RawOrder, Rejection,
-    RouteRow, RouteWrite, RoutineRow, RoutineWrite, RunCounts, RunMeta, SafetyRow, StoreError,
-    WalkRow, from_ms, split_orders,
+    Leader, LeaderWrite, LswChange, MAX_STORED_REJECTIONS, ObjectiveRow, ObjectiveWrite, OrderRef,
+    Page, RawOrder, Rejection, ReviewRow, ReviewWrite, RouteRow, RouteWrite, RoutineRow,
+    RoutineWrite, RunCounts, RunMeta, SafetyRow, StoreError, WalkRow, from_ms, split_orders,
 };
 use crate::model::WorkOrder;
 
@@ -267,6 +267,30 @@ CREATE TABLE a3s (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX a3s_board ON a3s (board);
+"#,
+    r#"
+CREATE TABLE objectives (
+    id INTEGER PRIMARY KEY,
+    parent_id INTEGER,
+    board TEXT NOT NULL,
+    title TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX objectives_parent ON objectives (parent_id);
+
+CREATE TABLE hoshin_reviews (
+    id INTEGER PRIMARY KEY,
+    board TEXT NOT NULL,
+    month TEXT NOT NULL,
+    held_on TEXT NOT NULL,
+    attendees TEXT NOT NULL,
+    items TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX hoshin_reviews_month ON hoshin_reviews (month, board);
 "#,
 ];
 
@@ -1582,6 +1606,97 @@ impl Sqlite {
                     body: r.get(5)?,
                     created_at: r.get(6)?,
                     updated_at: r.get(7)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+impl Sqlite {
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_objective(
+        &mut self,
+        id: Option<i64>,
+        w: &ObjectiveWrite,
+        body: &str,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let at_ms = ms(at);
+        let row: &[(&str, &dyn ToSql)] = &[
+            ("parent_id", &w.parent),
+            ("board", &w.board),
+            ("title", &w.title),
+            ("owner", &w.owner),
+            ("body", &body),
+            ("updated_at", &at_ms),
+        ];
+        let created: &[(&str, &dyn ToSql)] = &[("created_at", &at_ms)];
+        self.write_lsw_row("objectives", "objective", id, row, created, (who, what, at))
+    }
+
+    /// Every objective (or the one with `id`), by id.
+    pub fn objectives(&self, id: Option<i64>) -> Result<Vec<ObjectiveRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, parent_id, board, title, owner, body, created_at, updated_at FROM objectives WHERE ?1 IS NULL OR id = ?1 ORDER BY id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![id], |r| {
+                Ok(ObjectiveRow {
+                    id: r.get(0)?,
+                    parent: r.get(1)?,
+                    board: r.get(2)?,
+                    title: r.get(3)?,
+                    owner: r.get(4)?,
+                    body: r.get(5)?,
+                    created_at: r.get(6)?,
+                    updated_at: r.get(7)?,
+                })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    pub fn write_review(
+        &mut self,
+        w: &ReviewWrite,
+        items: &str,
+        who: &str,
+        what: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let at_ms = ms(at);
+        let held = w.held_on.to_string();
+        let row: &[(&str, &dyn ToSql)] = &[
+            ("board", &w.board),
+            ("month", &w.month),
+            ("held_on", &held),
+            ("attendees", &w.attendees),
+            ("items", &items),
+            ("created_at", &at_ms),
+        ];
+        self.write_lsw_row("hoshin_reviews", "review", None, row, &[], (who, what, at))
+    }
+
+    /// Every monthly review, by month then id.
+    pub fn reviews(&self) -> Result<Vec<ReviewRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, board, month, held_on, attendees, items, created_at FROM hoshin_reviews ORDER BY month, id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ReviewRow {
+                    id: r.get(0)?,
+                    board: r.get(1)?,
+                    month: r.get(2)?,
+                    held_on: r.get(3)?,
+                    attendees: r.get(4)?,
+                    items: r.get(5)?,
+                    created_at: r.get(6)?,
                 })
             })
             .map_err(self.err())?;

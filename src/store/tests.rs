@@ -519,6 +519,52 @@ both! {
         assert_eq!(lines, ["started", "ended"]);
     }
 
+    /// Objectives and monthly reviews read back as written, with a line of history each.
+    fn objectives_and_reviews_round_trip(store: &mut Store) {
+        use crate::hoshin::{Catchball, ObjectiveBody, PlanMonth, ReviewItem};
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let mut w = ObjectiveWrite {
+            parent: None,
+            board: "plant".into(),
+            title: "Reactive work below 15 %".into(),
+            owner: "Ana".into(),
+            body: ObjectiveBody {
+                kpi: "reactive_pct".into(),
+                start: d("2026-09-01"),
+                horizon: d("2026-10-31"),
+                baseline: Some(27.0),
+                baseline_date: d("2026-08-31"),
+                target: 15.0,
+                plan: vec![
+                    PlanMonth { month: "2026-09".into(), value: 21.0, edited: false },
+                    PlanMonth { month: "2026-10".into(), value: 15.0, edited: false },
+                ],
+                ..ObjectiveBody::default()
+            },
+        };
+        let id = store.write_objective(None, &w, "Ana", "set", at(1)).unwrap();
+        w.parent = Some(id);
+        w.board = "area:Packaging".into();
+        w.body.catchball = Catchball::Proposed;
+        let child = store.write_objective(None, &w, "Bo", "deployed", at(2)).unwrap();
+        let all = store.objectives().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[1].parent, &all[1].body), (Some(id), &w.body));
+        assert_eq!(store.objective(child + 1).unwrap(), None);
+        let r = ReviewWrite {
+            board: "plant".into(),
+            month: "2026-09".into(),
+            held_on: d("2026-10-02"),
+            attendees: "Ana, Bo".into(),
+            items: [(id, ReviewItem { status: "at risk".into(), note: "PM backlog".into() })].into(),
+        };
+        let rid = store.write_review(&r, "Ana", at(3)).unwrap();
+        let got = store.reviews().unwrap();
+        assert_eq!((got[0].id, &got[0].items, got[0].held_on), (rid, &r.items, d("2026-10-02")));
+        assert_eq!(store.lsw_history(&format!("objective:{child}")).unwrap().len(), 1);
+        assert_eq!(store.lsw_history(&format!("review:{rid}")).unwrap().len(), 1);
+    }
+
     /// An A3 reads back as written, its body whole; an edit replaces it; each write is a line
     /// of its history.
     fn a3s_round_trip(store: &mut Store) {
@@ -982,7 +1028,7 @@ fn a_store_from_before_costs_keeps_its_orders_and_gains_the_columns() {
          DROP INDEX job_runs_fire; ALTER TABLE job_runs DROP COLUMN fire_at; \
          ALTER TABLE job_runs DROP COLUMN heartbeat_at; DROP TABLE login_failures; \
          DROP TABLE leaders; DROP TABLE routines; DROP TABLE routine_completions; \
-         DROP TABLE lsw_history; DROP TABLE walk_routes; DROP TABLE walks; DROP TABLE a3s; \
+         DROP TABLE lsw_history; DROP TABLE walk_routes; DROP TABLE walks; DROP TABLE a3s; DROP TABLE objectives; DROP TABLE hoshin_reviews; \
          PRAGMA user_version = 5;",
     )
     .unwrap();

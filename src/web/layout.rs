@@ -143,6 +143,7 @@ pub fn layout(title: &str, nav: &Nav, current: Option<&Scope>, body: Markup) -> 
                     a href="/walks" { "Walks" }
                     a href="/assets" { "Assets" }
                     a href="/a3" { "A3" }
+                    a href="/hoshin" { "Hoshin" }
                     a href="/system" { "System" }
                     @if let Some(s) = current { a href=(board_href(s, true)) { "TV view" } }
                 }

@@ -18,6 +18,7 @@ pub mod actions;
 pub mod api;
 pub mod assets;
 pub mod board;
+pub mod hoshin;
 pub mod imports;
 pub mod lsw;
 pub mod orders;
@@ -559,6 +560,14 @@ pub fn app(state: AppState) -> Router {
         .route("/a3", get(a3::list_page).post(a3::start_post))
         .route("/a3/{id}", get(a3::a3_page).post(a3::edit_post))
         .route("/a3/{id}/countermeasures", post(a3::countermeasure_post))
+        .route("/hoshin", get(hoshin::list_page).post(hoshin::create_post))
+        .route("/hoshin/bowling", get(hoshin::bowling_page))
+        .route(
+            "/hoshin/reviews",
+            get(hoshin::reviews_page).post(hoshin::review_post),
+        )
+        .route("/hoshin/{id}", get(hoshin::objective_page))
+        .route("/hoshin/{id}/{what}", post(hoshin::form_post))
         .route("/assets", get(assets::list_page))
         .route("/assets/health", get(assets::health_page))
         .route("/assets/pareto", get(assets::pareto_page))

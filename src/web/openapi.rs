@@ -8,8 +8,8 @@ use axum::routing::get;
 use utoipa::OpenApi;
 
 use super::{
-    ApiError, AppError, AppState, ErrorBody, a3, actions, api, assets, lsw, quality, safety,
-    system, walks,
+    ApiError, AppError, AppState, ErrorBody, a3, actions, api, assets, hoshin, lsw, quality,
+    safety, system, walks,
 };
 use crate::metrics::orders::OrderRow;
 use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
@@ -58,7 +58,14 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         a3::api_get,
         a3::api_start,
         a3::api_edit,
-        a3::api_countermeasure
+        a3::api_countermeasure,
+        hoshin::api_list,
+        hoshin::api_get,
+        hoshin::api_create,
+        hoshin::api_step,
+        hoshin::api_bowling,
+        hoshin::api_reviews,
+        hoshin::api_review
     ),
     components(schemas(
         actions::ActionBody,
@@ -125,6 +132,22 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
         a3::EditBody,
         a3::TargetBody,
         a3::CountermeasureBody,
+        crate::hoshin::Objective,
+        crate::hoshin::ObjectiveBody,
+        crate::hoshin::PlanMonth,
+        crate::hoshin::Catchball,
+        crate::hoshin::GapNote,
+        crate::hoshin::Cell,
+        crate::hoshin::Coverage,
+        crate::hoshin::ReviewItem,
+        crate::store::Review,
+        super::panels::hoshin::MonthCell,
+        hoshin::ObjectiveView,
+        hoshin::ChildView,
+        hoshin::NewObjectiveBody,
+        hoshin::StepBody,
+        hoshin::BowlingRow,
+        hoshin::ReviewBody,
         walks::StartBody,
         walks::StopBody,
         walks::ObservationBody,
@@ -196,6 +219,19 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(walks::api_route_edit),
         )
         .route("/system", get(system::api))
+        .route(
+            "/objectives",
+            get(hoshin::api_list).post(hoshin::api_create),
+        )
+        .route(
+            "/objectives/{id}",
+            get(hoshin::api_get).post(hoshin::api_step),
+        )
+        .route("/hoshin/bowling", get(hoshin::api_bowling))
+        .route(
+            "/hoshin/reviews",
+            get(hoshin::api_reviews).post(hoshin::api_review),
+        )
         .route("/assets", get(assets::api_list))
         .route("/assets/pareto", get(assets::api_pareto))
         .route("/assets/{id}", get(assets::api_asset))

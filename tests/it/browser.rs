@@ -1310,3 +1310,122 @@ async fn the_asset_health_grid_the_pareto_and_an_a3_sheet_on_one_page() {
         .expect("the A3 prints");
     assert_eq!(pdf_pages(&pdf), 1, "the A3 sheet is one A3 landscape page");
 }
+
+/// Strategy deployment in a browser: an objective set through the form, deployed to two areas,
+/// one area's proposal agreed, a red month of the bowling chart with its gap note.
+#[tokio::test]
+async fn an_objective_is_deployed_agreed_and_its_red_month_explained() {
+    let sandbox = Sandbox::new();
+    let server = Server::start(&sandbox, &["--demo"]);
+    let (_driver, c) = browser(&sandbox.path("hoshin")).await;
+    c.goto(&server.url("/hoshin")).await.unwrap();
+    c.execute(
+        "document.querySelector('form.objective-form').closest('details').open = true",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let first = today - chrono::Duration::days(i64::from(chrono::Datelike::day(&today)) - 1);
+    let start = (first - chrono::Months::new(3)).format("%Y-%m").to_string();
+    let horizon = (first + chrono::Months::new(8)).format("%Y-%m").to_string();
+    type_into(
+        &c,
+        "form.objective-form input[name=title]",
+        "PM compliance above 98 %",
+    )
+    .await;
+    type_into(&c, "form.objective-form input[name=owner]", "Plant manager").await;
+    click(
+        &c,
+        "form.objective-form select[name=kpi] option[value=pm_compliance_pct]",
+    )
+    .await;
+    set_value(&c, "form.objective-form input[name=start]", &start).await;
+    set_value(&c, "form.objective-form input[name=horizon]", &horizon).await;
+    type_into(&c, "form.objective-form input[name=target]", "98").await;
+    click(&c, "form.objective-form button").await;
+    wait_for(&c, "table.plan", "the objective's plan").await;
+    let id: i64 = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/hoshin/")
+        .parse()
+        .unwrap();
+    // The first month set by hand to 100: more than the plant's PMs reach, so it is red.
+    let first_month = format!("tr#m-{start} form.plan-month input[name=value]");
+    type_into(&c, &first_month, "100").await;
+    c.find(Locator::Css(&first_month))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    wait_for(&c, &format!("tr#m-{start}.cell-red"), "the first month red").await;
+
+    // Deployed to two areas; Packaging proposes 97 and the plant agrees.
+    click(&c, "form.deploy input[value=\"area:Packaging\"]").await;
+    click(&c, "form.deploy input[value=\"area:Utilities\"]").await;
+    click(&c, "form.deploy button").await;
+    wait_for(&c, "table.deployment tbody tr", "the deployment").await;
+    let v: Value = api_json(server.url(&format!("/api/v1/objectives/{id}"))).await;
+    assert_eq!(v["children"].as_array().unwrap().len(), 2, "{v}");
+    let pack = v["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["board"] == "area:Packaging")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    c.goto(&server.url(&format!("/hoshin/{pack}")))
+        .await
+        .unwrap();
+    type_into(&c, "form.propose input[name=owner]", "V. Marsh").await;
+    type_into(&c, "form.propose input[name=target]", "97").await;
+    click(&c, "form.propose button").await;
+    wait_for(&c, "form.decide", "the proposal to decide").await;
+    click(&c, "form.decide button[value=agree]").await;
+    wait_for(&c, ".catchball.green", "agreed").await;
+
+    // The red month explained, then read on the bowling chart.
+    c.goto(&server.url(&format!("/hoshin/{id}"))).await.unwrap();
+    let gap = format!("tr#m-{start} form.gap-form");
+    type_into(
+        &c,
+        &format!("{gap} input[name=cause]"),
+        "PM routes skipped during the shutdown",
+    )
+    .await;
+    type_into(
+        &c,
+        &format!("{gap} input[name=countermeasure]"),
+        "Shutdown plan keeps the critical PMs",
+    )
+    .await;
+    type_into(&c, &format!("{gap} input[name=a3]"), "1").await;
+    click(&c, &format!("{gap} button")).await;
+    wait_for(&c, &format!("tr#m-{start} span.gap"), "the gap note").await;
+    screenshot(&c, "hoshin-objective.png").await;
+    c.goto(&server.url("/hoshin/bowling")).await.unwrap();
+    let cell = wait_for(
+        &c,
+        "table.bowling td.cell.red[title*=\"PM routes skipped\"]",
+        "the red cell with its note",
+    )
+    .await;
+    assert!(
+        cell.text().await.unwrap().contains("✖"),
+        "a sign beside the colour"
+    );
+    let text = page_text(&c).await;
+    assert!(
+        text.contains("area Packaging") && text.contains("agreed"),
+        "{text}"
+    );
+    screenshot(&c, "hoshin-bowling.png").await;
+}

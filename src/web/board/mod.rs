@@ -394,6 +394,19 @@ async fn render(
                         } else {
                             None
                         },
+                        hoshin: if is_page && !team {
+                            let (objectives, reviews) = st.with_store(|s| {
+                                Ok::<_, crate::store::StoreError>((s.objectives()?, s.reviews()?))
+                            })?;
+                            crate::web::panels::hoshin::board_row(
+                                &st.loaded().engine,
+                                &board_scope,
+                                &objectives,
+                                &reviews,
+                            )?
+                        } else {
+                            None
+                        },
                     }))
                 })
                 .map_err(|e| (*e).clone())
@@ -431,6 +444,7 @@ async fn render(
         safety: &panels.cross,
         leadership: panels.leadership.as_ref(),
         system: panels.system.as_ref(),
+        hoshin: panels.hoshin.as_ref(),
     };
     let markup = match view {
         View::Page { .. } => page(&state, &loaded, &data, &live),
@@ -523,6 +537,8 @@ pub struct Panels {
     pub leadership: Option<Leadership>,
     /// The management system's health of the plant or a site (the page, not the TV).
     pub system: Option<crate::system::Health>,
+    /// The plant's or a site's objectives this month (the page, not the TV).
+    pub hoshin: Option<maud::Markup>,
 }
 
 /// The board, the safety cross's month, the page (not the TV), the count of writes, the data
@@ -537,6 +553,7 @@ pub struct Live<'a> {
     pub safety: &'a SafetyCross,
     pub leadership: Option<&'a Leadership>,
     pub system: Option<&'a crate::system::Health>,
+    pub hoshin: Option<&'a maud::Markup>,
 }
 
 /// The board's page (the TV view is `tv::page`).
@@ -578,6 +595,7 @@ pub fn page(state: &AppState, loaded: &Arc<Loaded>, d: &BoardData, live: &Live<'
                 (crate::web::panels::improvement::bad_actors_panel(&d.scope, cfg.metrics.window_days, &d.bad_actors))
             }
         }
+        @if let Some(h) = live.hoshin { (h) }
         @if let Some(h) = live.system {
             section class="system-row" aria-label="The management system" {
                 h2 { "The management system, last four weeks " a class="more" href="/system" { "all of it" } }

@@ -2,6 +2,7 @@
 //! lanes, the safety cross and the board's leadership. Panels render plain data; they hold no routes.
 
 pub mod actions;
+pub mod hoshin;
 pub mod improvement;
 pub mod lanes;
 pub mod leadership;
