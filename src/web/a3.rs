@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{FormFields, Viewer, api_writer, form_writer};
 use super::charts;
 use super::layout::{board_href, csrf_field, fmt_time, page_response};
-use super::panels::improvement::{FollowUp, countermeasure_actions, figure_text, follow_up};
+use super::panels::improvement::{FollowUp, countermeasure_actions, figure_text, follow_up_cached};
 use super::panels::leadership::history as history_list;
 use super::params::{JsonBody, id_of, json_body};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
@@ -200,7 +200,7 @@ pub struct A3Body {
 
 fn body_of(state: &AppState, a: A3, chart: bool) -> Result<A3Body, AppError> {
     let actions = countermeasure_actions(state, &a)?;
-    let f = follow_up(&state.loaded().engine, &a, &actions, chart)?;
+    let f = follow_up_cached(state, &a, &actions, chart)?;
     Ok(A3Body {
         a3: a,
         follow_up: f,

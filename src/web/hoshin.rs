@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{FormFields, Viewer, api_writer, form_writer};
 use super::layout::{csrf_field, page_response};
-use super::panels::hoshin::{MonthCell, fmt, months_of};
+use super::panels::hoshin::{MonthCell, fmt, months_cached};
 use super::panels::leadership::history as history_list;
 use super::params::{JsonBody, id_of, json_body, parse_date};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
@@ -91,8 +91,7 @@ pub struct ChildView {
 }
 
 fn view(state: &AppState, o: Objective, all: &[Objective]) -> Result<ObjectiveView, AppError> {
-    let loaded = state.loaded();
-    let months = months_of(&loaded.engine, &o)?;
+    let months = months_cached(state, &o)?.as_ref().clone();
     let kids: Vec<&Objective> = all.iter().filter(|c| c.parent == Some(o.id)).collect();
     let band = state
         .config()
@@ -502,7 +501,6 @@ pub struct BowlingRow {
 
 fn bowling(state: &AppState) -> Result<Vec<BowlingRow>, AppError> {
     let list = all(state)?;
-    let loaded = state.loaded();
     let mut rows = Vec::new();
     let row = |o: &Objective| -> Result<BowlingRow, AppError> {
         Ok(BowlingRow {
@@ -512,7 +510,7 @@ fn bowling(state: &AppState) -> Result<Vec<BowlingRow>, AppError> {
             title: o.title.clone(),
             kpi: o.body.kpi.clone(),
             catchball: o.body.catchball,
-            months: months_of(&loaded.engine, o)?,
+            months: months_cached(state, o)?.as_ref().clone(),
         })
     };
     for top in list.iter().filter(|o| o.parent.is_none()) {

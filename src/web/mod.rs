@@ -75,6 +75,14 @@ struct Inner {
     panels: moka::sync::Cache<board::PanelKey, Arc<board::Panels>>,
     /// The last small reads of each board (and month), shown while the store is unreachable.
     last_panels: Mutex<HashMap<LastPanelsKey, Arc<board::Panels>>>,
+    /// Each A3's follow-up measured (see `panels::improvement::follow_up_cached`).
+    follow_ups: moka::sync::Cache<
+        panels::improvement::FollowUpKey,
+        Arc<Option<panels::improvement::FollowUp>>,
+    >,
+    /// Each objective's months measured (see `panels::hoshin::months_cached`).
+    objective_months:
+        moka::sync::Cache<panels::hoshin::MonthsKey, Arc<Vec<panels::hoshin::MonthCell>>>,
     /// Since when the store has not answered (the watcher finds out within seconds).
     unreachable: Mutex<Option<DateTime<Utc>>>,
     /// Wakes the watcher at once when another instance's commit is announced.
@@ -250,6 +258,8 @@ impl AppState {
                     .time_to_live(Duration::from_secs(PANELS_SECONDS))
                     .build(),
                 last_panels: Mutex::new(HashMap::new()),
+                objective_months: moka::sync::Cache::builder().max_capacity(1024).build(),
+                follow_ups: moka::sync::Cache::builder().max_capacity(1024).build(),
                 unreachable: Mutex::new(None),
                 new_data: tokio::sync::Notify::new(),
             }),
@@ -272,6 +282,23 @@ impl AppState {
 
     pub fn panels(&self) -> &moka::sync::Cache<board::PanelKey, Arc<board::Panels>> {
         &self.inner.panels
+    }
+
+    /// Each A3's follow-up, per data version, change of the A3 or its actions, and day.
+    pub fn follow_ups(
+        &self,
+    ) -> &moka::sync::Cache<
+        panels::improvement::FollowUpKey,
+        Arc<Option<panels::improvement::FollowUp>>,
+    > {
+        &self.inner.follow_ups
+    }
+
+    /// Each objective's months, per data version, objective change and day.
+    pub fn objective_months(
+        &self,
+    ) -> &moka::sync::Cache<panels::hoshin::MonthsKey, Arc<Vec<panels::hoshin::MonthCell>>> {
+        &self.inner.objective_months
     }
 
     /// Keeps a board's small reads for a store outage.

@@ -399,7 +399,7 @@ async fn render(
                                 Ok::<_, crate::store::StoreError>((s.objectives()?, s.reviews()?))
                             })?;
                             crate::web::panels::hoshin::board_row(
-                                &st.loaded().engine,
+                                &st,
                                 &board_scope,
                                 &objectives,
                                 &reviews,

@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::hoshin::{Cell, GapNote, Objective, month_key, months};
 use crate::metrics::{Engine, Scope};
 use crate::store::Review;
-use crate::web::AppError;
+use std::sync::Arc;
+
+use crate::web::{AppError, AppState};
 
 /// One month of an objective on the bowling chart.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -77,6 +79,23 @@ pub fn months_of(e: &Engine, o: &Objective) -> Result<Vec<MonthCell>, AppError> 
         .collect())
 }
 
+/// An objective's months are measured once per data version, change of the objective and day.
+pub type MonthsKey = (i64, i64, i64, NaiveDate);
+
+/// [`months_of`], shared: a board that shows an objective's row and the bowling chart measure
+/// it once per data version (a month's actual is a pass over every order).
+pub fn months_cached(state: &AppState, o: &Objective) -> Result<Arc<Vec<MonthCell>>, AppError> {
+    let loaded = state.loaded();
+    let today = Utc::now()
+        .with_timezone(&state.config().plant.tz)
+        .date_naive();
+    let key = (loaded.version, o.id, o.updated_at.timestamp_millis(), today);
+    state
+        .objective_months()
+        .try_get_with(key, || months_of(&loaded.engine, o).map(Arc::new))
+        .map_err(|e| (*e).clone())
+}
+
 /// A figure of a KPI for people.
 pub fn fmt(v: Option<f64>) -> String {
     match v {
@@ -89,7 +108,7 @@ pub fn fmt(v: Option<f64>) -> String {
 /// The plant's or a site's board: each of its objectives with this month's plan, the KPI so
 /// far, last month's cell, and whether this month's review was held.
 pub fn board_row(
-    e: &Engine,
+    state: &AppState,
     board: &Scope,
     objectives: &[Objective],
     reviews: &[Review],
@@ -99,7 +118,9 @@ pub fn board_row(
     if mine.is_empty() {
         return Ok(None);
     }
-    let today = Utc::now().with_timezone(&e.config().plant.tz).date_naive();
+    let today = Utc::now()
+        .with_timezone(&state.config().plant.tz)
+        .date_naive();
     let this_month = month_key(today);
     let last_month = month_key(today - Duration::days(i64::from(today.day())));
     let held = reviews
@@ -107,7 +128,7 @@ pub fn board_row(
         .find(|r| r.board == key && r.month == this_month);
     let mut rows = Vec::new();
     for o in mine {
-        let cells = months_of(e, o)?;
+        let cells = months_cached(state, o)?;
         let now = cells.iter().find(|c| c.month == this_month);
         let last = cells.iter().find(|c| c.month == last_month);
         rows.push((o, now.cloned(), last.cloned()));

@@ -12,6 +12,8 @@ use crate::assets::{Bar, Measure, pareto_of_assets};
 use crate::metrics::{Engine, Scope};
 use crate::store::Action;
 use crate::system::A3Fact;
+use std::sync::Arc;
+
 use crate::web::layout::scope_query;
 use crate::web::{AppError, AppState};
 
@@ -140,14 +142,59 @@ pub fn follow_up(
     Ok(Some(f))
 }
 
+/// A follow-up is measured once per data version, change of the A3, change of its actions
+/// (their newest change and how many are done), day, and with or without its chart.
+pub type FollowUpKey = (i64, i64, i64, (i64, usize), NaiveDate, bool);
+
+/// [`follow_up`], shared: the sheet, the list, the API and the management system's figures
+/// (on the plant's and sites' boards) measure an A3 once per data version.
+pub fn follow_up_cached(
+    state: &AppState,
+    a: &A3,
+    actions: &[Option<Action>],
+    with_chart: bool,
+) -> Result<Option<FollowUp>, AppError> {
+    let loaded = state.loaded();
+    let today = Utc::now()
+        .with_timezone(&state.config().plant.tz)
+        .date_naive();
+    let stamp = (
+        actions
+            .iter()
+            .flatten()
+            .map(|x| x.updated_at.timestamp_millis())
+            .max()
+            .unwrap_or(0),
+        actions
+            .iter()
+            .flatten()
+            .filter(|x| x.status == "done")
+            .count(),
+    );
+    let key = (
+        loaded.version,
+        a.id,
+        a.updated_at.timestamp_millis(),
+        stamp,
+        today,
+        with_chart,
+    );
+    state
+        .follow_ups()
+        .try_get_with(key, || {
+            follow_up(&loaded.engine, a, actions, with_chart).map(Arc::new)
+        })
+        .map(|f| f.as_ref().clone())
+        .map_err(|e| (*e).clone())
+}
+
 /// Every A3 as the management system counts it.
 pub fn facts(state: &AppState) -> Result<Vec<A3Fact>, AppError> {
     let all = state.with_store(|s| s.a3s())?;
-    let loaded = state.loaded();
     let mut out = Vec::with_capacity(all.len());
     for a in all {
         let actions = countermeasure_actions(state, &a)?;
-        let f = follow_up(&loaded.engine, &a, &actions, false)?;
+        let f = follow_up_cached(state, &a, &actions, false)?;
         let met_on = f
             .as_ref()
             .filter(|f| f.verdict == Verdict::Met)
