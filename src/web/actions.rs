@@ -155,6 +155,7 @@ pub async fn detail(
         }
         @if !action.orders.is_empty() { p { "Orders: " (action.orders.join(", ")) } }
         @if let Some(n) = &action.note { p class="note" { (noted(n)) } }
+        p { a class="start-a3" href=(format!("/a3?action={}", action.id)) { "It keeps coming back: start an A3 on it" } }
         h2 { "History" }
         table class="orders full" {
             thead { tr { th { "when" } th { "who" } th { "what" } } }

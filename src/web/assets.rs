@@ -251,6 +251,7 @@ pub async fn list_page(
                             a href=(head_href(key)) { (head) @if key == sort { (if descending { " ▼" } else { " ▲" }) } }
                         }
                     }
+                    th scope="col" { "Where" }
                     th scope="col" { "Why" }
                 } }
                 tbody {
@@ -268,6 +269,7 @@ pub async fn list_page(
                             td class="num" { (s.open_emergencies) }
                             td class="num" { (s.overdue_pms) }
                             td class="num" { (num(s.pm_compliance_pct, 0)) }
+                            td class="why" { (s.area.as_deref().unwrap_or("—")) @if !s.crews.is_empty() { " · " (s.crews.join(", ")) } }
                             td class="why" { (s.health.reasons.join("; ")) }
                         }
                     }

@@ -388,7 +388,10 @@ pub async fn walk_page(
                 @if !s.observations.is_empty() {
                     ul class="observations" {
                         @for o in &s.observations {
-                            li { (o.text) @if let Some(a) = o.action { " → " a href=(format!("/actions/{a}")) { "action " (a) } } }
+                            li {
+                                (o.text) @if let Some(a) = o.action { " → " a href=(format!("/actions/{a}")) { "action " (a) } }
+                                " · " a class="start-a3" href=(format!("/a3?walk={id}&stop={}", i + 1)) { "start an A3" }
+                            }
                         }
                     }
                 }

@@ -78,6 +78,41 @@ async fn an_a3_is_started_filled_and_its_countermeasure_is_on_the_board() {
         .unwrap_or(&actions[0])
         .clone();
     let aid = action["id"].as_i64().unwrap();
+    assert!(
+        s.text(&format!("/actions/{aid}"))
+            .await
+            .contains(&format!("/a3?action={aid}")),
+        "the action offers an A3"
+    );
+    // From a gemba walk's observation: the walk's record links to the form, which names it.
+    let walks = s
+        .json(&format!(
+            "/api/v1/walks?from={}",
+            chrono::Utc::now().date_naive() - chrono::Duration::days(140)
+        ))
+        .await;
+    let (wid, stop) = walks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|w| {
+            let n = w["stops"]
+                .as_array()?
+                .iter()
+                .position(|st| st["observations"].as_array().is_some_and(|o| !o.is_empty()))?;
+            Some((w["id"].as_i64()?, n + 1))
+        })
+        .expect("a demo walk with an observation");
+    assert!(
+        s.text(&format!("/walks/{wid}"))
+            .await
+            .contains(&format!("/a3?walk={wid}&amp;stop={stop}"))
+    );
+    let from_walk = s.text(&format!("/a3?walk={wid}&stop={stop}")).await;
+    assert!(
+        from_walk.contains(&format!("gemba walk #{wid}, stop {stop}")),
+        "the form says where it starts from"
+    );
     let page = s.text(&format!("/a3?action={aid}")).await;
     assert!(
         page.contains(&format!("action #{aid}")),

@@ -1428,4 +1428,28 @@ async fn an_objective_is_deployed_agreed_and_its_red_month_explained() {
         "{text}"
     );
     screenshot(&c, "hoshin-bowling.png").await;
+    // The monthly review prints it on one landscape page.
+    let pdf = c
+        .print(
+            PrintConfiguration::builder()
+                .orientation(PrintOrientation::Landscape)
+                .size(PrintSize::A4)
+                .margins(PrintMargins {
+                    top: 0.7,
+                    bottom: 0.7,
+                    left: 0.7,
+                    right: 0.7,
+                })
+                .background(true)
+                .shrink_to_fit(false)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .expect("the bowling chart prints");
+    assert_eq!(
+        pdf_pages(&pdf),
+        1,
+        "the bowling chart is one A4 landscape page"
+    );
 }
