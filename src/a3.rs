@@ -256,21 +256,36 @@ pub fn is_asset_metric(metric: &str) -> bool {
     ASSET_METRICS.iter().any(|m| m.0 == metric)
 }
 
+/// A target condition as typed (every field text, as a form sends it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetDraft {
+    pub metric: String,
+    pub asset: String,
+    pub scope: String,
+    /// `at_most`, `at_least`, or empty for the metric's better side.
+    pub op: String,
+    pub value: String,
+    pub by: String,
+    pub window_days: String,
+}
+
 /// A target as typed, checked: a known metric (with an asset for an asset metric, which must
 /// be among `assets`' known ones), a number, a date on or after the A3's start, a window.
-#[allow(clippy::too_many_arguments)]
 pub fn check_target(
-    metric: &str,
-    asset: &str,
-    scope: &str,
-    op: &str,
-    value: &str,
-    by: &str,
-    window_days: &str,
+    d: &TargetDraft,
     started: NaiveDate,
     cfg: &Config,
     asset_known: &dyn Fn(&str) -> bool,
 ) -> Result<Target, A3Error> {
+    let TargetDraft {
+        metric,
+        asset,
+        scope,
+        op,
+        value,
+        by,
+        window_days,
+    } = d;
     let metric = metric.trim();
     let asset = asset.trim();
     if is_asset_metric(metric) {
@@ -536,7 +551,7 @@ pub struct Edit {
     pub coach: String,
     pub stage: String,
     pub sections: Sections,
-    pub target: Option<[String; 7]>,
+    pub target: Option<TargetDraft>,
     pub in_place_on: String,
 }
 
@@ -655,19 +670,8 @@ impl A3s<'_> {
             .with_timezone(&self.cfg.plant.tz)
             .date_naive();
         a.body.target = match &e.target {
-            Some([metric, ..]) if metric.trim().is_empty() => None,
-            Some([metric, asset, scope, op, value, by, window]) => Some(check_target(
-                metric,
-                asset,
-                scope,
-                op,
-                value,
-                by,
-                window,
-                started,
-                self.cfg,
-                asset_known,
-            )?),
+            Some(t) if t.metric.trim().is_empty() => None,
+            Some(t) => Some(check_target(t, started, self.cfg, asset_known)?),
             None => old.body.target.clone(),
         };
         a.body.in_place_on = match e.in_place_on.trim() {
@@ -835,14 +839,24 @@ mod tests {
         let cfg = Config::parse(DEFAULT_CONFIG, "gemba.toml").unwrap();
         let known = |a: &str| a == "PRO-REA-01";
         let start = d("2026-03-01");
+        let draft = |m: &str, a: &str, scope: &str, v: &str, by: &str, w: &str| TargetDraft {
+            metric: m.into(),
+            asset: a.into(),
+            scope: scope.into(),
+            op: String::new(),
+            value: v.into(),
+            by: by.into(),
+            window_days: w.into(),
+        };
         let ok = check_target(
-            "mtbf_hours",
-            "PRO-REA-01",
-            "area:Processing",
-            "",
-            "200",
-            "2026-06-30",
-            "28",
+            &draft(
+                "mtbf_hours",
+                "PRO-REA-01",
+                "area:Processing",
+                "200",
+                "2026-06-30",
+                "28",
+            ),
             start,
             &cfg,
             &known,
@@ -850,7 +864,7 @@ mod tests {
         .unwrap();
         assert_eq!((ok.op, ok.scope.as_str()), (Op::AtLeast, "area:Processing"));
         let err = |m: &str, a: &str, v: &str, by: &str, w: &str| {
-            check_target(m, a, "plant", "", v, by, w, start, &cfg, &known)
+            check_target(&draft(m, a, "plant", v, by, w), start, &cfg, &known)
                 .unwrap_err()
                 .to_string()
         };

@@ -1529,7 +1529,7 @@ fn demo_a3s(
     engine: &crate::metrics::Engine,
     now: DateTime<Utc>,
 ) -> Result<(), crate::metrics::MetricsError> {
-    use crate::a3::{A3Error, A3s, Edit, Origin, Sections, Start, Subject};
+    use crate::a3::{A3Error, A3s, Edit, Origin, Sections, Start, Subject, TargetDraft};
     use crate::actions::{Actions, Draft};
     if !store.a3s()?.is_empty() {
         return Ok(());
@@ -1629,15 +1629,15 @@ fn demo_a3s(
                     plan: "Clean and reroute the lubricator lines and replace the carousel bearings in two weekend shutdowns; enter the 14 lube points in the weekly PM route; re-measure breakdowns over the 28 days after.".into(),
                     act: act.into(),
                 },
-                target: Some([
-                    "reactive_count".into(),
-                    asset.into(),
-                    "plant".into(),
-                    "at_most".into(),
-                    target.clone(),
-                    (today - Duration::days(20)).to_string(),
-                    "28".into(),
-                ]),
+                target: Some(TargetDraft {
+                    metric: "reactive_count".into(),
+                    asset: asset.into(),
+                    scope: "plant".into(),
+                    op: "at_most".into(),
+                    value: target.clone(),
+                    by: (today - Duration::days(20)).to_string(),
+                    window_days: "28".into(),
+                }),
                 in_place_on: String::new(),
             }
             };
@@ -1717,15 +1717,15 @@ fn demo_a3s(
                         plan: "Laser-align after every seal change; vibration route weekly for 8 weeks.".into(),
                         ..Sections::default()
                     },
-                    target: Some([
-                        "mtbf_hours".into(),
-                        asset.into(),
-                        "plant".into(),
-                        "at_least".into(),
-                        "300".into(),
-                        (today + Duration::days(60)).to_string(),
-                        "28".into(),
-                    ]),
+                    target: Some(TargetDraft {
+                        metric: "mtbf_hours".into(),
+                        asset: asset.into(),
+                        scope: "plant".into(),
+                        op: "at_least".into(),
+                        value: "300".into(),
+                        by: (today + Duration::days(60)).to_string(),
+                        window_days: "28".into(),
+                    }),
                     in_place_on: String::new(),
                 },
                 &known,

@@ -514,14 +514,12 @@ pub fn check(cfg: &Config, d: &Draft) -> Result<Checked, HoshinError> {
             ),
         ));
     }
-    let n = months(start, horizon).len();
     if month_end(start) + Months::new(MAX_MONTHS as u32) <= horizon {
         return Err(bad(
             "horizon",
             format!("a plan runs at most {MAX_MONTHS} months"),
         ));
     }
-    debug_assert!(n >= 1);
     Ok(Checked {
         title: text("title", &d.title, MAX_TITLE, true)?,
         owner: text("owner", &d.owner, MAX_NAME, true)?,
@@ -615,6 +613,11 @@ impl Hoshin<'_> {
     /// Sets one month of the plan by hand.
     pub fn set_month(&mut self, id: i64, month: &str, value: &str) -> Result<(), HoshinError> {
         let mut o = self.get(id)?;
+        if o.parent.is_some() && o.body.catchball == Catchball::Agreed {
+            return Err(HoshinError::Conflict(format!(
+                "objective {id} is agreed: its plan is committed"
+            )));
+        }
         let m = month_key(parse_month("month", month)?);
         let v = number("value", value)?;
         let Some(p) = o.body.plan.iter_mut().find(|p| p.month == m) else {
@@ -629,11 +632,6 @@ impl Hoshin<'_> {
         };
         p.value = v;
         p.edited = true;
-        if o.parent.is_some() && o.body.catchball == Catchball::Agreed {
-            return Err(HoshinError::Conflict(format!(
-                "objective {id} is agreed: its plan is committed"
-            )));
-        }
         o.updated_at = self.now;
         self.save(Some(id), &o, &format!("plan {m}: {v}"))?;
         Ok(())

@@ -20,7 +20,7 @@ use super::panels::leadership::history as history_list;
 use super::params::{JsonBody, id_of, json_body};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
 use crate::a3::{
-    A3, A3Error, A3s, CATEGORIES, Edit, Origin, Sections, Stage, Start, Subject, WHYS,
+    A3, A3Error, A3s, CATEGORIES, Edit, Origin, Sections, Stage, Start, Subject, TargetDraft, WHYS,
     is_asset_metric,
 };
 use crate::actions::{Draft, board_name};
@@ -139,9 +139,9 @@ fn prefill(
         let walk = state
             .with_store(|s| s.walk(id))?
             .ok_or_else(|| AppError::bad_request(format!("walk: no walk {id}")))?;
-        let stop = walk
-            .stops
-            .get(n.wrapping_sub(1))
+        let stop = n
+            .checked_sub(1)
+            .and_then(|i| walk.stops.get(i))
             .ok_or_else(|| AppError::bad_request(format!("stop: walk {id} has no stop {n}")))?;
         let seen: Vec<&str> = stop.observations.iter().map(|o| o.text.as_str()).collect();
         return Ok((
@@ -366,15 +366,15 @@ fn edit_of(f: &FormFields) -> Edit {
             plan: g("plan"),
             act: g("act"),
         },
-        target: Some([
-            g("metric"),
-            g("target_asset"),
-            g("scope"),
-            g("op"),
-            g("value"),
-            g("by"),
-            g("window_days"),
-        ]),
+        target: Some(TargetDraft {
+            metric: g("metric"),
+            asset: g("target_asset"),
+            scope: g("scope"),
+            op: g("op"),
+            value: g("value"),
+            by: g("by"),
+            window_days: g("window_days"),
+        }),
         in_place_on: g("in_place_on"),
     }
 }
@@ -831,15 +831,15 @@ pub async fn api_edit(
             target: match b.target {
                 None => None,
                 Some(None) => Some(Default::default()),
-                Some(Some(t)) => Some([
-                    t.metric,
-                    t.asset,
-                    t.scope,
-                    t.op,
-                    t.value.to_string(),
-                    t.by,
-                    t.window_days.to_string(),
-                ]),
+                Some(Some(t)) => Some(TargetDraft {
+                    metric: t.metric,
+                    asset: t.asset,
+                    scope: t.scope,
+                    op: t.op,
+                    value: t.value.to_string(),
+                    by: t.by,
+                    window_days: t.window_days.to_string(),
+                }),
             },
             in_place_on: b.in_place_on.unwrap_or(
                 a.body
