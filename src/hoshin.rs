@@ -849,6 +849,9 @@ impl Hoshin<'_> {
         parse_month("month", &w.month)?;
         text("attendees", &w.attendees, MAX_TEXT, true)?;
         for (oid, item) in &w.items {
+            if self.store.objective(*oid)?.is_none() {
+                return Err(bad("items", format!("no objective {oid}")));
+            }
             text(
                 &format!("status of objective {oid}"),
                 &item.status,

@@ -371,6 +371,18 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    let (st, e) = post(&s, "/api/v1/hoshin/reviews", &cookie, json!({"board": "plant", "month": start, "held_on": today().to_string(), "attendees": "Ana", "items": {"999": {"status": "on track"}}})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("items: no objective 999"),
+        "{e}"
+    );
+    let (st, e) = post(&s, "/api/v1/hoshin/reviews", &cookie, json!({"board": "plant", "month": "March", "held_on": today().to_string(), "attendees": "Ana"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(e["error"].as_str().unwrap().starts_with("month:"), "{e}");
     let reviews = s.json("/api/v1/hoshin/reviews").await;
     assert_eq!(reviews[0]["items"][id.to_string()]["status"], "at risk");
     // The plant's board: this month's row of its objective, and whether this month's review was
