@@ -251,7 +251,8 @@ impl Target {
     }
 }
 
-/// Whether `metric` is measured of an asset (else of a scope).
+/// Whether `metric` can be measured of an asset (`pm_compliance_pct` and `mttr_hours` can be of
+/// a board too: an asset makes the difference).
 pub fn is_asset_metric(metric: &str) -> bool {
     ASSET_METRICS.iter().any(|m| m.0 == metric)
 }
@@ -287,25 +288,31 @@ pub fn check_target(
         window_days,
     } = d;
     let metric = metric.trim();
-    let asset = asset.trim();
-    if is_asset_metric(metric) {
-        if asset.is_empty() {
+    // An asset metric with an asset; else a board's metric (an asset typed beside a metric no
+    // asset has is dropped: the form keeps the A3's asset in that field). PM compliance and
+    // MTTR are both.
+    let of_board = TARGETABLE.contains(&metric);
+    let asset = match asset.trim() {
+        a if !a.is_empty() && is_asset_metric(metric) => a,
+        _ if of_board => "",
+        "" if is_asset_metric(metric) => {
             return Err(bad(
                 "asset",
                 format!("{metric} is an asset metric: name the asset"),
             ));
         }
-    } else if !TARGETABLE.contains(&metric) {
-        let asset_keys: Vec<&str> = ASSET_METRICS.iter().map(|m| m.0).collect();
-        return Err(bad(
-            "metric",
-            format!(
-                "`{metric}` is not a metric (one of: {}; of an asset: {})",
-                TARGETABLE.join(", "),
-                asset_keys.join(", ")
-            ),
-        ));
-    }
+        _ => {
+            let asset_keys: Vec<&str> = ASSET_METRICS.iter().map(|m| m.0).collect();
+            return Err(bad(
+                "metric",
+                format!(
+                    "`{metric}` is not a metric (one of: {}; of an asset: {})",
+                    TARGETABLE.join(", "),
+                    asset_keys.join(", ")
+                ),
+            ));
+        }
+    };
     if !asset.is_empty() && !asset_known(asset) {
         return Err(bad("asset", format!("no orders name the asset `{asset}`")));
     }
@@ -884,6 +891,46 @@ mod tests {
         );
         assert!(err("reactive_pct", "", "10", "2026-06-30", "3").starts_with("window_days:"));
         assert_eq!(Op::natural("reactive_pct"), Op::AtMost);
+        // PM compliance is a board's without an asset and the asset's with one; an asset typed
+        // beside a board-only metric is dropped.
+        let board = check_target(
+            &draft("pm_compliance_pct", "", "plant", "95", "2026-06-30", "28"),
+            start,
+            &cfg,
+            &known,
+        )
+        .unwrap();
+        assert_eq!((board.asset, board.op), (None, Op::AtLeast));
+        let asset = check_target(
+            &draft(
+                "pm_compliance_pct",
+                "PRO-REA-01",
+                "plant",
+                "95",
+                "2026-06-30",
+                "28",
+            ),
+            start,
+            &cfg,
+            &known,
+        )
+        .unwrap();
+        assert_eq!(asset.asset.as_deref(), Some("PRO-REA-01"));
+        let dropped = check_target(
+            &draft(
+                "reactive_pct",
+                "PRO-REA-01",
+                "plant",
+                "15",
+                "2026-06-30",
+                "28",
+            ),
+            start,
+            &cfg,
+            &known,
+        )
+        .unwrap();
+        assert_eq!(dropped.asset, None);
     }
 
     #[test]

@@ -155,10 +155,7 @@ impl Engine {
         dates: &[NaiveDate],
         window_days: u32,
     ) -> Result<Vec<Option<f64>>, MetricsError> {
-        if crate::a3::is_asset_metric(metric) {
-            let Some(asset) = asset else {
-                return Ok(vec![None; dates.len()]);
-            };
+        if let Some(asset) = asset.filter(|_| crate::a3::is_asset_metric(metric)) {
             return dates
                 .iter()
                 .map(|d| {
@@ -172,6 +169,10 @@ impl Engine {
                     }))
                 })
                 .collect();
+        }
+        if crate::a3::is_asset_metric(metric) && !super::TREND_METRICS.contains(&metric) {
+            // An asset's metric without an asset: nothing to measure.
+            return Ok(vec![None; dates.len()]);
         }
         let step = match dates {
             [a, b, ..] => (*b - *a).num_days(),

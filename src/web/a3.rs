@@ -21,7 +21,6 @@ use super::params::{JsonBody, id_of, json_body};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
 use crate::a3::{
     A3, A3Error, A3s, CATEGORIES, Edit, Origin, Sections, Stage, Start, Subject, TargetDraft, WHYS,
-    is_asset_metric,
 };
 use crate::actions::{Draft, board_name};
 use crate::assets::ASSET_METRICS;
@@ -582,7 +581,7 @@ fn edit_form(a: &A3, token: &str, cfg: &crate::config::Config) -> Markup {
                     optgroup label="Of an asset" { @for (k, l, _) in ASSET_METRICS { option value=(k) selected[metric == *k] { (l) " (" (k) ")" } } }
                     optgroup label="Of a board (docs/metrics.md)" { @for k in TARGETABLE { option value=(k) selected[metric == *k] { (k) } } }
                 } }
-                label { "Asset " input name="target_asset" value=(t.and_then(|t| t.asset.clone()).or_else(|| a.body.asset.clone()).unwrap_or_default()); }
+                label { "Asset (for an asset's metric) " input name="target_asset" value=(t.and_then(|t| t.asset.clone()).or_else(|| a.body.asset.clone()).unwrap_or_default()); }
                 label { "Board " select name="scope" {
                     @for b in &boards { option value=(b) selected[t.map_or(b == &a.board, |t| &t.scope == b)] { (board_name(b)) } }
                 } }
@@ -594,7 +593,6 @@ fn edit_form(a: &A3, token: &str, cfg: &crate::config::Config) -> Markup {
                 label { "Value " input name="value" inputmode="decimal" value=(t.map(|t| t.value.to_string()).unwrap_or_default()); }
                 label { "By " input type="date" name="by" value=(t.map(|t| t.by.to_string()).unwrap_or_default()); }
                 label { "Window, days " input type="number" name="window_days" min="7" max="365" value=(t.map_or(cfg.metrics.window_days, |t| t.window_days)); }
-                @if !metric.is_empty() && is_asset_metric(&metric) && t.and_then(|t| t.asset.as_ref()).is_none() { p class="warn" { "An asset metric needs an asset." } }
             }
             fieldset {
                 legend { "5 Root cause" }

@@ -232,6 +232,14 @@ async fn an_a3_is_started_filled_and_its_countermeasure_is_on_the_board() {
     );
     assert!(f["in_place_on"].is_string() && f["before"].is_number());
 
+    // A board's PM compliance is a target without an asset (an asset's, with one).
+    let (st, v) = post_json(&s, &format!("/api/v1/a3/{id}"), json!({"target": {"metric": "pm_compliance_pct", "scope": "plant", "value": 90, "by": "2099-01-01", "window_days": 28}})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["target"]["asset"].clone(), v["target"]["op"].as_str()),
+        (Value::Null, Some("at_least"))
+    );
+    assert!(v["follow_up"]["before"].is_number(), "{v}");
     // Bad input names its field.
     let bad = [
         (

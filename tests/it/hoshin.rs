@@ -108,6 +108,21 @@ async fn baselines_and_actuals_equal_the_trend_and_the_plan_glides() {
         let green = m["actual"].as_f64().is_some_and(|a| a >= want);
         assert_eq!(m["cell"], if green { "green" } else { "red" }, "{m}");
     }
+    // A plan through this month: this month shows its value so far (PM compliance is an asset
+    // metric too, measured here of the board), later months nothing yet.
+    let (st, now) = post(&s, "/api/v1/objectives", "", json!({
+        "title": "PM compliance above 95 %", "owner": "Ana", "board": "area:Packaging",
+        "kpi": "pm_compliance_pct", "start": ym(first_of(today())), "horizon": ym(first_of(today()) + Months::new(2)), "target": 95
+    }))
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{now}");
+    assert!(
+        now["months"][0]["actual"].is_number(),
+        "so far: {}",
+        now["months"][0]
+    );
+    assert_eq!(now["months"][0]["cell"], "future");
+    assert!(now["months"][1]["actual"].is_null());
     // A month set by hand; one outside the plan is a 400 naming the field.
     let (st, v) = post(
         &s,
