@@ -647,6 +647,12 @@ impl Hoshin<'_> {
         baselines: &BTreeMap<String, Option<f64>>,
     ) -> Result<Vec<i64>, HoshinError> {
         let parent = self.get(id)?;
+        if parent.parent.is_some() && parent.body.catchball != Catchball::Agreed {
+            return Err(HoshinError::Conflict(format!(
+                "objective {id} is {}: agree it before deploying it further",
+                parent.body.catchball.as_str()
+            )));
+        }
         let below = children(self.cfg, &parent.board);
         let existing: Vec<String> = self
             .store

@@ -369,7 +369,28 @@ pub async fn objective_page(
         p { code { (o.body.kpi) } ": baseline " strong { (fmt(o.body.baseline)) } " at " (o.body.baseline_date) ", target " strong { (fmt(Some(o.body.target))) } " by " (month_key(o.body.horizon)) ". Plan: a straight glide path, months set by hand marked in the history." }
         @if !o.body.comment.is_empty() { p class="comment" { strong { "Comment of the parent: " } (o.body.comment) } }
         (months_table(&v, csrf.as_deref()))
-        @if parent.is_none() {
+        @if parent.is_some() {
+            @if let Some(token) = &csrf {
+                @if matches!(o.body.catchball, Catchball::Draft | Catchball::Returned) {
+                    form class="propose" method="post" action={"/hoshin/" (o.id) "/propose"} {
+                        (csrf_field(token))
+                        label { "Owner " input name="owner" required maxlength="80" value=(o.owner); }
+                        label { "Our target by " (month_key(o.body.horizon)) " " input name="target" required inputmode="decimal" value=(fmt(Some(o.body.target))); }
+                        button type="submit" { "Propose to " (parent.as_ref().map(|p| board_name(&p.board)).unwrap_or_default()) }
+                    }
+                }
+                @if o.body.catchball == Catchball::Proposed {
+                    form class="decide" method="post" action={"/hoshin/" (o.id) "/decide"} {
+                        (csrf_field(token))
+                        label { "Comment " input name="comment" maxlength="2000"; }
+                        button type="submit" name="decision" value="agree" { "Agree" }
+                        button type="submit" name="decision" value="return" { "Return" }
+                    }
+                }
+            }
+        }
+        // An objective of its own or one agreed is deployed further down, tier by tier.
+        @if !below.is_empty() && (parent.is_none() || o.body.catchball == Catchball::Agreed || !v.children.is_empty()) {
             h2 { "Deployment" }
             p class="sub" { (coverage_words(v.coverage)) }
             table class="deployment" {
@@ -382,29 +403,12 @@ pub async fn objective_page(
             }
             @if let Some(token) = &csrf {
                 @let left: Vec<&String> = below.iter().filter(|b| !deployed.contains(&b.as_str())).collect();
-                @if !left.is_empty() {
+                @if !left.is_empty() && (parent.is_none() || o.body.catchball == Catchball::Agreed) {
                     form class="deploy" method="post" action={"/hoshin/" (o.id) "/deploy"} {
                         (csrf_field(token))
                         @for b in &left { label { input type="checkbox" name="board" value=(b); " " (board_name(b)) } }
                         button type="submit" { "Deploy to the boards below" }
                     }
-                }
-            }
-        } @else if let Some(token) = &csrf {
-            @if matches!(o.body.catchball, Catchball::Draft | Catchball::Returned) {
-                form class="propose" method="post" action={"/hoshin/" (o.id) "/propose"} {
-                    (csrf_field(token))
-                    label { "Owner " input name="owner" required maxlength="80" value=(o.owner); }
-                    label { "Our target by " (month_key(o.body.horizon)) " " input name="target" required inputmode="decimal" value=(fmt(Some(o.body.target))); }
-                    button type="submit" { "Propose to " (parent.as_ref().map(|p| board_name(&p.board)).unwrap_or_default()) }
-                }
-            }
-            @if o.body.catchball == Catchball::Proposed {
-                form class="decide" method="post" action={"/hoshin/" (o.id) "/decide"} {
-                    (csrf_field(token))
-                    label { "Comment " input name="comment" maxlength="2000"; }
-                    button type="submit" name="decision" value="agree" { "Agree" }
-                    button type="submit" name="decision" value="return" { "Return" }
                 }
             }
         }
@@ -492,6 +496,8 @@ pub async fn form_post(
 pub struct BowlingRow {
     pub id: i64,
     pub parent: Option<i64>,
+    /// 0 for an objective of its own, 1 for one deployed from it, and so on.
+    pub depth: u32,
     pub board: String,
     pub title: String,
     pub kpi: String,
@@ -502,22 +508,31 @@ pub struct BowlingRow {
 fn bowling(state: &AppState) -> Result<Vec<BowlingRow>, AppError> {
     let list = all(state)?;
     let mut rows = Vec::new();
-    let row = |o: &Objective| -> Result<BowlingRow, AppError> {
-        Ok(BowlingRow {
+    // Each objective, then the ones deployed from it, depth first.
+    fn push(
+        state: &AppState,
+        list: &[Objective],
+        o: &Objective,
+        depth: u32,
+        rows: &mut Vec<BowlingRow>,
+    ) -> Result<(), AppError> {
+        rows.push(BowlingRow {
             id: o.id,
             parent: o.parent,
+            depth,
             board: o.board.clone(),
             title: o.title.clone(),
             kpi: o.body.kpi.clone(),
             catchball: o.body.catchball,
             months: months_cached(state, o)?.as_ref().clone(),
-        })
-    };
-    for top in list.iter().filter(|o| o.parent.is_none()) {
-        rows.push(row(top)?);
-        for c in list.iter().filter(|c| c.parent == Some(top.id)) {
-            rows.push(row(c)?);
+        });
+        for c in list.iter().filter(|c| c.parent == Some(o.id)) {
+            push(state, list, c, depth + 1, rows)?;
         }
+        Ok(())
+    }
+    for top in list.iter().filter(|o| o.parent.is_none()) {
+        push(state, &list, top, 0, &mut rows)?;
     }
     Ok(rows)
 }
@@ -533,18 +548,19 @@ pub async fn bowling_page(State(state): State<AppState>) -> Result<Response, App
             span class="cell green" { "✔" } " on plan, " span class="cell red" { "✖" } " off plan (a gap note says why and what is done), · months to come. "
             "Judged by each KPI's better side (docs/hoshin.md)."
         }
-        @for top in rows.iter().filter(|r| r.parent.is_none()) {
+        @for (at, top) in rows.iter().enumerate().filter(|(_, r)| r.depth == 0) {
+            @let end = rows[at + 1..].iter().position(|r| r.depth == 0).map_or(rows.len(), |n| at + 1 + n);
             table class="bowling" {
                 thead { tr {
                     th scope="col" { "objective" }
                     @for m in &top.months { th scope="col" { (m.month) } }
                 } }
                 tbody {
-                    @for r in rows.iter().filter(|r| r.id == top.id || r.parent == Some(top.id)) {
-                        tr class=(if r.parent.is_some() { "child" } else { "top" }) {
+                    @for r in &rows[at..end] {
+                        tr class={"d" (r.depth.min(3)) @if r.depth > 0 { " child" } @else { " top" }} {
                             th scope="row" {
-                                a href={"/hoshin/" (r.id)} { @if r.parent.is_some() { (board_name(&r.board)) } @else { (r.title) } }
-                                span class="sub" { " " (r.kpi) @if r.parent.is_some() { " · " (r.catchball.as_str()) } }
+                                a href={"/hoshin/" (r.id)} { @if r.depth > 0 { (board_name(&r.board)) } @else { (r.title) } }
+                                span class="sub" { " " (r.kpi) @if r.depth > 0 { " · " (r.catchball.as_str()) } }
                             }
                             @for m in &r.months {
                                 td class={"cell " (m.cell.class())} title=(m.gap.as_ref().map(|g| format!("{} — {}", g.cause, g.countermeasure)).unwrap_or_default()) {

@@ -324,6 +324,16 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
         Some(20.0),
         "a month of the proposal set by hand"
     );
+    let (st, e) = step(
+        pack,
+        json!({"op": "deploy", "boards": ["crew:Packaging Mechanical"]}),
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::CONFLICT,
+        "a proposal is agreed before it goes further: {e}"
+    );
     let (st, v) = step(
         pack,
         json!({"op": "agree", "comment": "agreed at the review"}),
@@ -332,6 +342,26 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
     assert_eq!(
         (st, v["catchball"].as_str()),
         (StatusCode::OK, Some("agreed"))
+    );
+    // Agreed, the area's objective goes down to its crews: the next tier's catchball.
+    let (st, v) = step(
+        pack,
+        json!({"op": "deploy", "boards": ["crew:Packaging Mechanical", "crew:Packaging E&I"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["children"].as_array().unwrap().len(), 2);
+    let rows = s.json("/api/v1/hoshin/bowling").await;
+    let depths: Vec<u64> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["depth"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        depths,
+        [0, 1, 2, 2, 1],
+        "the plant, Packaging and its crews, Utilities"
     );
     let parent = s.json(&format!("/api/v1/objectives/{id}")).await;
     assert_eq!(
