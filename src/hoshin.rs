@@ -894,6 +894,17 @@ mod tests {
     }
 
     #[test]
+    fn every_kpi_and_every_a3_target_is_a_trend_metric() {
+        // Their actuals (and an A3's chart) come from the trend.
+        for (k, _) in KPIS {
+            assert!(crate::metrics::TREND_METRICS.contains(k), "{k}");
+        }
+        for k in crate::config::TARGETABLE {
+            assert!(crate::metrics::TREND_METRICS.contains(k), "{k}");
+        }
+    }
+
+    #[test]
     fn the_months_and_the_glide_path() {
         let ms = months(d("2026-11-01"), d("2027-02-28"));
         assert_eq!(
