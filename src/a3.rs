@@ -45,6 +45,8 @@ pub enum A3Error {
     Bad { field: String, message: String },
     #[error("no A3 {0}")]
     NoSuchA3(i64),
+    #[error("A3 {0} is closed; set its stage back to add to it")]
+    Closed(i64),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -736,6 +738,9 @@ impl A3s<'_> {
     /// the A3. The first one moves a planning A3 to Do. Returns the action's id.
     pub fn add_countermeasure(&mut self, id: i64, d: &Draft) -> Result<i64, A3Error> {
         let mut a = self.get(id)?;
+        if a.stage == Stage::Closed {
+            return Err(A3Error::Closed(id));
+        }
         let note = format!("Countermeasure of A3 #{id} ({}): /a3/{id}", a.title);
         let action = Actions {
             store: &mut *self.store,

@@ -32,6 +32,7 @@ impl From<A3Error> for AppError {
     fn from(e: A3Error) -> AppError {
         let status = match &e {
             A3Error::NoSuchA3(_) => StatusCode::NOT_FOUND,
+            A3Error::Closed(_) => StatusCode::CONFLICT,
             A3Error::Store(_) | A3Error::Action(_) => {
                 return match e {
                     A3Error::Store(s) => s.into(),
@@ -646,14 +647,16 @@ pub async fn a3_page(
         (sheet(a, &b, cfg))
         div class="no-print" {
             @if let Some(token) = &csrf {
-                details class="panel" open {
-                    summary { "Add a countermeasure (an action on " (board_name(&a.board)) ")" }
-                    form class="countermeasure" method="post" action={"/a3/" (a.id) "/countermeasures"} {
-                        (csrf_field(token))
-                        label { "What " input name="title" required maxlength="120"; }
-                        label { "Owner " input name="owner" required maxlength="80" value=(a.owner); }
-                        label { "Due " input type="date" name="due" required value=(week); }
-                        button type="submit" { "Add" }
+                @if a.stage != Stage::Closed {
+                    details class="panel" open {
+                        summary { "Add a countermeasure (an action on " (board_name(&a.board)) ")" }
+                        form class="countermeasure" method="post" action={"/a3/" (a.id) "/countermeasures"} {
+                            (csrf_field(token))
+                            label { "What " input name="title" required maxlength="120"; }
+                            label { "Owner " input name="owner" required maxlength="80" value=(a.owner); }
+                            label { "Due " input type="date" name="due" required value=(week); }
+                            button type="submit" { "Add" }
+                        }
                     }
                 }
                 details class="panel edit-a3" {
@@ -873,6 +876,7 @@ pub struct CountermeasureBody {
     (status = 401, description = "No login or API token", body = ErrorBody),
     (status = 403, description = "The board is read-only", body = ErrorBody),
     (status = 404, description = "No such A3", body = ErrorBody),
+    (status = 409, description = "The A3 is closed", body = ErrorBody),
 ))]
 pub async fn api_countermeasure(
     State(state): State<AppState>,

@@ -278,6 +278,16 @@ async fn an_a3_is_started_filled_and_its_countermeasure_is_on_the_board() {
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(e["error"].as_str().unwrap().starts_with("asset:"), "{e}");
+    // Closed, it takes no more countermeasures until its stage is set back.
+    let (st, _) = post_json(&s, &format!("/api/v1/a3/{id}"), json!({"stage": "closed"})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, e) = post_json(
+        &s,
+        &format!("/api/v1/a3/{id}/countermeasures"),
+        json!({"title": "x", "owner": "y", "due": "2099-01-01"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
     let (st, _) = post_json(&s, "/api/v1/a3/9999", json!({"title": "x"})).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let history = s.text(&at).await;
