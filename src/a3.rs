@@ -148,7 +148,9 @@ impl Origin {
         match self {
             Origin::Blank => None,
             Origin::Asset { asset } => {
-                Some((format!("asset {asset}"), format!("/assets/{}", q(asset))))
+                // A path segment: a space is %20 there.
+                let segment = q(asset).replace('+', "%20");
+                Some((format!("asset {asset}"), format!("/assets/{segment}")))
             }
             Origin::FailureCode { code } => Some((
                 format!("failure code {code}"),

@@ -13,7 +13,9 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
 use super::charts::{self, Mark, ParetoBar};
-use super::layout::{Nav, fmt_time, layout, order_link, orders_href, page_response, scope_query};
+use super::layout::{
+    Nav, asset_href, fmt_time, layout, order_link, orders_href, page_response, scope_query,
+};
 use super::params::{checked_scope, parse_date_param, parse_window};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
 use crate::assets::{AssetStats, Bar, Measure, Sums, pareto_of_assets, pareto_of_codes};
@@ -150,13 +152,6 @@ fn sort_assets(list: &mut [AssetStats], key: &str, descending: bool) {
 
 fn num(v: Option<f64>, decimals: usize) -> String {
     v.map_or("—".into(), |v| format!("{v:.decimals$}"))
-}
-
-fn asset_href(id: &str) -> String {
-    format!(
-        "/assets/{}",
-        form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
-    )
 }
 
 fn sign(s: &AssetStats) -> Markup {

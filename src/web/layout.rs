@@ -49,6 +49,12 @@ pub fn scope_query(scope: &Scope) -> String {
     q.finish()
 }
 
+/// An asset's page. The id is one path segment: a space is `%20` there (a `+` would stay a plus).
+pub fn asset_href(id: &str) -> String {
+    let segment: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    format!("/assets/{}", segment.replace('+', "%20"))
+}
+
 pub fn board_href(scope: &Scope, kiosk: bool) -> String {
     let q = scope_query(scope);
     match (q.is_empty(), kiosk) {
@@ -225,5 +231,14 @@ pub fn back_to(ret: &str, board: &str) -> Redirect {
             let scope = Scope::from_key(board).unwrap_or_default();
             Redirect::to(&format!("{}#actions", board_href(&scope, false)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_asset_id_is_one_path_segment() {
+        assert_eq!(super::asset_href("PUMP 1/A+B"), "/assets/PUMP%201%2FA%2BB");
+        assert_eq!(super::asset_href("PAC-FIL-02"), "/assets/PAC-FIL-02");
     }
 }

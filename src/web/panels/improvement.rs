@@ -14,7 +14,7 @@ use crate::store::Action;
 use crate::system::A3Fact;
 use std::sync::Arc;
 
-use crate::web::layout::scope_query;
+use crate::web::layout::{asset_href, scope_query};
 use crate::web::{AppError, AppState};
 
 /// The bad actors a board shows.
@@ -232,7 +232,7 @@ pub fn bad_actors_panel(scope: &Scope, window_days: u32, bars: &[Bar]) -> Markup
                 ol {
                     @for b in bars {
                         li {
-                            a href={"/assets/" (q(&b.key))} { (b.label) }
+                            a href=(asset_href(&b.key)) { (b.label) }
                             " " span class="num" { (format!("{:.0} h", b.value)) }
                             " " span class="sub" { (format!("{:.0} % cum.", b.cumulative_pct)) }
                             " " a class="start-a3" href={"/a3?asset=" (q(&b.key)) "&board=" (q(&scope.key()))} { "A3" }
