@@ -1,5 +1,6 @@
 //! What every page shares: the page shell (head, navigation, the TV's body class), the error
-//! page, links to boards, orders and a CMMS, the data's freshness, times and CSV responses.
+//! page, links to boards, orders, assets and a CMMS, the data's freshness, times and CSV
+//! responses.
 //! Page modules build on this and never on each other.
 
 use axum::http::{StatusCode, header};
