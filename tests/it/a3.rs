@@ -5,30 +5,12 @@
 //! refused without a login when `[auth]` is set.
 
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
 use crate::actions::csrf_of;
 use crate::auth::config_with_login;
-use crate::server::Server;
+use crate::server::{Server, client, post_form, post_json};
 use crate::support::{Sandbox, ok};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn post_json(s: &Server, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = client().post(s.url(path)).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post_form(s: &Server, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    client().post(s.url(path)).form(form).send().await.unwrap()
-}
 
 #[tokio::test]
 async fn an_a3_is_started_filled_and_its_countermeasure_is_on_the_board() {

@@ -200,24 +200,7 @@ async fn the_board_in_a_real_browser() {
     screenshot(&c, "board.png").await;
 
     // The huddle printout: the whole board, pull lanes included, on one A4 landscape page.
-    let pdf = c
-        .print(
-            PrintConfiguration::builder()
-                .orientation(PrintOrientation::Landscape)
-                .size(PrintSize::A4)
-                .margins(PrintMargins {
-                    top: 0.7,
-                    bottom: 0.7,
-                    left: 0.7,
-                    right: 0.7,
-                })
-                .background(true)
-                .shrink_to_fit(false)
-                .build()
-                .unwrap(),
-        )
-        .await
-        .expect("the board prints");
+    let pdf = print_landscape(&c, PrintSize::A4, 0.7).await;
     let pages = pdf_pages(&pdf);
     assert_eq!(pages, 1, "the printed board is one A4 landscape page");
 
@@ -498,6 +481,28 @@ async fn the_board_in_a_real_browser() {
 }
 
 /// Clicks the element `css` names, which must be on the page.
+/// The page printed by the browser on `size` paper, landscape, with its backgrounds, at the
+/// page's own scale, with `margin` centimetres all round.
+async fn print_landscape(c: &Client, size: PrintSize, margin: f64) -> Vec<u8> {
+    c.print(
+        PrintConfiguration::builder()
+            .orientation(PrintOrientation::Landscape)
+            .size(size)
+            .margins(PrintMargins {
+                top: margin,
+                bottom: margin,
+                left: margin,
+                right: margin,
+            })
+            .background(true)
+            .shrink_to_fit(false)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .expect("the page prints")
+}
+
 /// The page count of a PDF: its page tree's `/Count` (Chromium writes one page tree).
 fn pdf_pages(pdf: &[u8]) -> u32 {
     let text = String::from_utf8_lossy(pdf);
@@ -1287,27 +1292,15 @@ async fn the_asset_health_grid_the_pareto_and_an_a3_sheet_on_one_page() {
     wait_for(&c, ".a3-sheet", "the demo's first A3").await;
     assert!(page_text(&c).await.contains("met"));
     screenshot(&c, "a3.png").await;
-    let pdf = c
-        .print(
-            PrintConfiguration::builder()
-                .orientation(PrintOrientation::Landscape)
-                .size(PrintSize {
-                    width: 29.7,
-                    height: 42.0,
-                })
-                .margins(PrintMargins {
-                    top: 0.8,
-                    bottom: 0.8,
-                    left: 0.8,
-                    right: 0.8,
-                })
-                .background(true)
-                .shrink_to_fit(false)
-                .build()
-                .unwrap(),
-        )
-        .await
-        .expect("the A3 prints");
+    let pdf = print_landscape(
+        &c,
+        PrintSize {
+            width: 29.7,
+            height: 42.0,
+        },
+        0.8,
+    )
+    .await;
     assert_eq!(pdf_pages(&pdf), 1, "the A3 sheet is one A3 landscape page");
 }
 
@@ -1429,24 +1422,7 @@ async fn an_objective_is_deployed_agreed_and_its_red_month_explained() {
     );
     screenshot(&c, "hoshin-bowling.png").await;
     // The monthly review prints it on one landscape page.
-    let pdf = c
-        .print(
-            PrintConfiguration::builder()
-                .orientation(PrintOrientation::Landscape)
-                .size(PrintSize::A4)
-                .margins(PrintMargins {
-                    top: 0.7,
-                    bottom: 0.7,
-                    left: 0.7,
-                    right: 0.7,
-                })
-                .background(true)
-                .shrink_to_fit(false)
-                .build()
-                .unwrap(),
-        )
-        .await
-        .expect("the bowling chart prints");
+    let pdf = print_landscape(&c, PrintSize::A4, 0.7).await;
     assert_eq!(
         pdf_pages(&pdf),
         1,

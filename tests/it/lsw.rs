@@ -6,26 +6,12 @@
 
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
 use crate::actions::csrf_of;
 use crate::auth::config_with_login;
-use crate::server::Server;
+use crate::server::{Server, client, post_json};
 use crate::support::{Sandbox, due_earlier_today, ok};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn post_json(s: &Server, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = client().post(s.url(path)).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 fn standing_of(chart: &Value, routine: i64) -> Vec<String> {
     chart["routines"]

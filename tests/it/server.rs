@@ -90,3 +90,27 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// An HTTP client that does not follow redirects (a form's answer is a redirect to check).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// POSTs a JSON body; the status and the JSON answer (null when there is none).
+pub async fn post_json(
+    s: &Server,
+    path: &str,
+    body: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let r = client().post(s.url(path)).json(&body).send().await.unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// POSTs a form (without following the redirect that answers it).
+pub async fn post_form(s: &Server, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    client().post(s.url(path)).form(form).send().await.unwrap()
+}

@@ -5,29 +5,11 @@
 
 use chrono::Utc;
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 
 use crate::actions::csrf_of;
-use crate::server::Server;
+use crate::server::{Server, post_form, post_json};
 use crate::support::{Sandbox, due_earlier_today, ok};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn post_json(s: &Server, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = client().post(s.url(path)).json(&body).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post_form(s: &Server, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    client().post(s.url(path)).form(form).send().await.unwrap()
-}
 
 #[tokio::test]
 async fn a_route_is_walked_stop_by_stop_and_its_observation_is_on_the_board() {
