@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actions::{ActionError, Actions, Draft};
@@ -692,6 +692,9 @@ impl A3s<'_> {
                     .map_err(|_| bad("in_place_on", format!("`{v}` is not a date (YYYY-MM-DD)")))?;
                 if d > self.today() {
                     return Err(bad("in_place_on", format!("{d} is in the future")));
+                }
+                if d.year() < 2000 {
+                    return Err(bad("in_place_on", format!("{d} is before 2000")));
                 }
                 Some(d)
             }

@@ -132,9 +132,17 @@ pub fn month_end(d: NaiveDate) -> NaiveDate {
     first + Months::new(1) - Duration::days(1)
 }
 
+/// A month as typed, YYYY-MM, in the years a plan can mean (2000 to 2200).
 fn parse_month(field: &str, v: &str) -> Result<NaiveDate, HoshinError> {
     NaiveDate::parse_from_str(&format!("{}-01", v.trim()), "%Y-%m-%d")
-        .map_err(|_| bad(field, format!("`{}` is not a month (YYYY-MM)", v.trim())))
+        .ok()
+        .filter(|d| (2000..=2200).contains(&d.year()))
+        .ok_or_else(|| {
+            bad(
+                field,
+                format!("`{}` is not a month from 2000 to 2200 (YYYY-MM)", v.trim()),
+            )
+        })
 }
 
 /// The month ends of a plan from the month of `start` to the month of `horizon`.
@@ -1029,6 +1037,7 @@ mod tests {
         assert!(err(&|x| x.horizon = "2026-08".into()).starts_with("horizon: 2026-08 is before"));
         assert!(err(&|x| x.horizon = "2030-01".into()).starts_with("horizon: a plan runs at most"));
         assert!(err(&|x| x.start = "Sept".into()).starts_with("start: `Sept`"));
+        assert!(err(&|x| x.horizon = "262143-12".into()).starts_with("horizon: `262143-12`"));
         assert!(err(&|x| x.target = "low".into()).starts_with("target:"));
         assert!(err(&|x| x.board = "crew:Nobody".into()).starts_with("board:"));
     }

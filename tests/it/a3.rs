@@ -243,6 +243,7 @@ async fn an_a3_is_started_filled_and_its_countermeasure_is_on_the_board() {
         (json!({"stage": "done"}), "stage:"),
         (json!({"title": ""}), "title is required"),
         (json!({"in_place_on": "2099-01-01"}), "in_place_on:"),
+        (json!({"in_place_on": "0001-01-01"}), "in_place_on:"),
     ];
     for (body, field) in bad {
         let (st, e) = post_json(&s, &format!("/api/v1/a3/{id}"), body.clone()).await;
