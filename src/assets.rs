@@ -85,6 +85,14 @@ impl Measure {
         }
     }
 
+    /// The unit a value of it is shown in (cost in the plant's currency, left unsaid).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Measure::ReactiveHours | Measure::DowntimeHours => "h",
+            Measure::ReactiveCount | Measure::Cost => "",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Measure, String> {
         Measure::ALL
             .into_iter()
@@ -305,6 +313,21 @@ pub struct Assets {
     pub no_asset: Sums,
     /// Sums of the orders that carry no failure code: in no code's bar.
     pub no_code: Sums,
+}
+
+impl Assets {
+    /// The failure codes of the breakdowns in the window with their count, most first (ties
+    /// by code).
+    pub fn breakdown_codes(&self) -> Vec<(String, u32)> {
+        let mut codes: Vec<(String, u32)> = self
+            .codes
+            .iter()
+            .filter(|(_, s)| s.reactive_count > 0)
+            .map(|(c, s)| (c.clone(), s.reactive_count))
+            .collect();
+        codes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        codes
+    }
 }
 
 impl Tally {
@@ -699,6 +722,7 @@ mod tests {
         assert_eq!(a.no_asset.cost, 100.0);
         assert_eq!(a.no_asset.reactive_count, 1);
         assert_eq!(a.codes, vec![("BRG".to_string(), a.assets[0].sums)]);
+        assert_eq!(a.breakdown_codes(), [("BRG".to_string(), 1)]);
         assert_eq!(a.no_code.reactive_hours, 2.0);
     }
 

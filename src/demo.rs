@@ -1878,10 +1878,7 @@ fn demo_hoshin(
             }
         }
         // The first red month of the objective or a deployed one gets its gap note.
-        let band = config
-            .targets
-            .get("reactive_pct")
-            .map_or((None, None), |t| (t.min, t.max));
+        let band = crate::hoshin::band(config, "reactive_pct");
         let a3 = h.store.a3s()?.first().map(|a| a.id);
         for oid in std::iter::once(id).chain(kids.iter().copied()) {
             let o = h

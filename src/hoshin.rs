@@ -76,6 +76,13 @@ pub fn better(kpi: &str) -> Better {
     }
 }
 
+/// The `[targets]` band of a KPI (its min and max), which a band KPI's months are judged by.
+pub fn band(cfg: &Config, kpi: &str) -> (Option<f64>, Option<f64>) {
+    cfg.targets
+        .get(kpi)
+        .map_or((None, None), |t| (t.min, t.max))
+}
+
 pub fn aggregate(kpi: &str) -> Option<Aggregate> {
     KPIS.iter().find(|k| k.0 == kpi).map(|k| k.1)
 }

@@ -134,7 +134,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// When an action was done: its last change, when it is done now.
-fn done_at(a: &Action) -> Option<DateTime<Utc>> {
+pub fn done_at(a: &Action) -> Option<DateTime<Utc>> {
     (a.status == "done").then_some(a.updated_at)
 }
 

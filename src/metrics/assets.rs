@@ -250,14 +250,6 @@ impl Engine {
                     &dates,
                     CHART_STEP_DAYS as u32,
                 )?;
-                let mut codes: Vec<(String, u32)> = r
-                    .assets
-                    .codes
-                    .iter()
-                    .filter(|(_, s)| s.reactive_count > 0)
-                    .map(|(c, s)| (c.clone(), s.reactive_count))
-                    .collect();
-                codes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 Ok(Current {
                     as_of: r.as_of,
                     window_days: r.window_days,
@@ -265,7 +257,7 @@ impl Engine {
                     figures,
                     chart_label: "Breakdowns per 30 days".into(),
                     chart: dates.into_iter().zip(values).collect(),
-                    failure_codes: codes,
+                    failure_codes: r.assets.breakdown_codes(),
                 })
             }
             Subject::FailureCode(code) => {
@@ -283,11 +275,7 @@ impl Engine {
                         key: m.key().into(),
                         label: m.label().into(),
                         value: Some(m.of(&sums)),
-                        unit: if matches!(m, Measure::ReactiveHours | Measure::DowntimeHours) {
-                            "h".into()
-                        } else {
-                            String::new()
-                        },
+                        unit: m.unit().into(),
                     })
                     .collect();
                 let values = e.values("reactive_pct", None, &plant, &dates, window)?;
@@ -321,14 +309,7 @@ impl Engine {
                 .collect();
                 let values = e.values("reactive_pct", None, scope, &dates, window)?;
                 let r = e.assets(scope, Some(today), None, None)?;
-                let mut codes: Vec<(String, u32)> = r
-                    .assets
-                    .codes
-                    .iter()
-                    .filter(|(_, s)| s.reactive_count > 0)
-                    .map(|(c, s)| (c.clone(), s.reactive_count))
-                    .collect();
-                codes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                let mut codes = r.assets.breakdown_codes();
                 codes.truncate(8);
                 Ok(Current {
                     as_of: today,

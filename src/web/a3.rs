@@ -284,7 +284,7 @@ pub async fn list_page(
     page_response(&state, "A3s — Gemba", body)
 }
 
-fn start_of(f: &FormFields) -> Result<(Start, Option<String>, Option<String>), AppError> {
+fn start_of(f: &FormFields) -> Result<Start, AppError> {
     let g = |k: &str| f.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
     let nonblank = |k: &str| Some(g(k)).filter(|s| !s.is_empty());
     let origin = if let Some(a) = nonblank("asset") {
@@ -305,31 +305,30 @@ fn start_of(f: &FormFields) -> Result<(Start, Option<String>, Option<String>), A
     } else {
         Origin::Blank
     };
-    Ok((
-        Start {
-            board: g("board"),
-            title: g("title"),
-            owner: g("owner"),
-            coach: g("coach"),
-            background: g("background"),
-            asset: nonblank("asset"),
-            origin,
-        },
-        nonblank("asset"),
-        nonblank("code"),
-    ))
+    Ok(Start {
+        board: g("board"),
+        title: g("title"),
+        owner: g("owner"),
+        coach: g("coach"),
+        background: g("background"),
+        asset: nonblank("asset"),
+        origin,
+    })
 }
 
-fn start(state: &AppState, who: &str, s: Start, code: Option<String>) -> Result<i64, AppError> {
+/// Starts an A3 with its current condition: of its asset, of the failure code it came from,
+/// else of its board.
+fn start(state: &AppState, who: &str, s: Start) -> Result<i64, AppError> {
     let loaded = state.loaded();
     let e = &loaded.engine;
     let board = crate::actions::board(state.config(), s.board.trim())
         .map_err(|x| AppError::bad_request(format!("board: {x}")))?;
-    let current = match (&s.asset, &code) {
-        (Some(a), _) => e.current_condition(Subject::Asset(a), None)?,
-        (None, Some(c)) => e.current_condition(Subject::FailureCode(c), None)?,
-        (None, None) => e.current_condition(Subject::Board(&board), None)?,
+    let subject = match (&s.asset, &s.origin) {
+        (Some(a), _) => Subject::Asset(a),
+        (None, Origin::FailureCode { code }) => Subject::FailureCode(code),
+        (None, _) => Subject::Board(&board),
     };
+    let current = e.current_condition(subject, None)?;
     with_a3s(state, who, |w| w.start(&s, Some(current)))
 }
 
@@ -340,9 +339,9 @@ pub async fn start_post(
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
     let (who, f) = form_writer(&state, &headers, &body)?;
-    let (s, _, code) = start_of(&f)?;
+    let s = start_of(&f)?;
     let st = state.clone();
-    let id = blocking(move || start(&st, &who, s, code)).await?;
+    let id = blocking(move || start(&st, &who, s)).await?;
     state.wrote();
     Ok(Redirect::to(&format!("/a3/{id}")).into_response())
 }
@@ -737,7 +736,8 @@ pub async fn api_start(
 ) -> Result<(StatusCode, Json<A3Body>), ApiError> {
     let who = api_writer(&state, &headers)?;
     let b: StartBody = json_body(body)?;
-    let origin = match (&b.asset, &b.code, b.action) {
+    let asset = b.asset.filter(|a| !a.trim().is_empty());
+    let origin = match (&asset, &b.code, b.action) {
         (Some(a), _, _) => Origin::Asset { asset: a.clone() },
         (None, Some(c), _) => Origin::FailureCode { code: c.clone() },
         (None, None, Some(x)) => Origin::Action { action: x },
@@ -749,12 +749,12 @@ pub async fn api_start(
         owner: b.owner,
         coach: b.coach,
         background: b.background,
-        asset: b.asset.filter(|a| !a.trim().is_empty()),
+        asset,
         origin,
     };
     let st = state.clone();
     let out = blocking(move || {
-        let id = start(&st, &who, s, b.code)?;
+        let id = start(&st, &who, s)?;
         body_of(&st, get_a3(&st, id)?, false)
     })
     .await?;

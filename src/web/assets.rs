@@ -402,11 +402,7 @@ pub async fn pareto_page(
             },
         })
         .collect();
-    let unit = match m {
-        Measure::ReactiveHours | Measure::DowntimeHours => "h",
-        Measure::ReactiveCount => "",
-        Measure::Cost => "",
-    };
+    let unit = m.unit();
     let few = body_.bars.iter().filter(|b| b.vital_few).count();
     let what = if code { "failure codes" } else { "assets" };
     let body = html! {

@@ -93,11 +93,7 @@ pub struct ChildView {
 fn view(state: &AppState, o: Objective, all: &[Objective]) -> Result<ObjectiveView, AppError> {
     let months = months_cached(state, &o)?.as_ref().clone();
     let kids: Vec<&Objective> = all.iter().filter(|c| c.parent == Some(o.id)).collect();
-    let band = state
-        .config()
-        .targets
-        .get(&o.body.kpi)
-        .map_or((None, None), |t| (t.min, t.max));
+    let band = crate::hoshin::band(state.config(), &o.body.kpi);
     let agreed: Vec<f64> = kids
         .iter()
         .filter(|c| c.body.catchball == Catchball::Agreed)

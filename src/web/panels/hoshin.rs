@@ -55,10 +55,7 @@ pub fn months_of(e: &Engine, o: &Objective) -> Result<Vec<MonthCell>, AppError> 
     {
         values[i] = e.value(&o.body.kpi, None, &scope, today, cfg.metrics.window_days)?;
     }
-    let band = cfg
-        .targets
-        .get(&o.body.kpi)
-        .map_or((None, None), |t| (t.min, t.max));
+    let band = crate::hoshin::band(cfg, &o.body.kpi);
     Ok(ms
         .iter()
         .zip(values)

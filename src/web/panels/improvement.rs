@@ -47,10 +47,9 @@ pub struct FollowUp {
     pub chart: Vec<(NaiveDate, Option<f64>)>,
 }
 
-/// The day an action was done: its last change, when it is done (as the management system
-/// reads it).
+/// The plant day an action was done (`system::done_at`: its last change, when it is done).
 fn done_day(a: &Action, tz: chrono_tz::Tz) -> Option<NaiveDate> {
-    (a.status == "done").then(|| a.updated_at.with_timezone(&tz).date_naive())
+    crate::system::done_at(a).map(|t| t.with_timezone(&tz).date_naive())
 }
 
 /// The countermeasures' actions of an A3 (`None` for one that is gone).
