@@ -10,10 +10,13 @@
 //! - An import streams its rows with `COPY … FROM STDIN (FORMAT binary)` into a temporary table,
 //!   then upserts them, leaving unchanged rows untouched; it is one transaction, as on SQLite. A
 //!   first import of a source copies straight into `orders` until a chunk meets a stored key.
+//!   Each order is stored with the hash of its columns (`row_hash`): a re-import reads the
+//!   source's hashes first and sends only the rows that differ from them.
 //! - Every commit that brings new data notifies the channel `gemba_data`.
 //! - Errors name host, port and database, never the password; a lost connection is opened again
 //!   at the next call (never inside a transaction: that one fails whole).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -315,6 +318,12 @@ CREATE TABLE hoshin_reviews (
 );
 CREATE INDEX hoshin_reviews_month ON hoshin_reviews (month, board);
 "#,
+    // The hash of each order's columns as last written (see `put_order`): a re-import reads
+    // them first and sends only the rows that differ. NULL (rows from before, or copied from
+    // SQLite) counts as different, and the next write fills it.
+    r#"
+ALTER TABLE orders ADD COLUMN row_hash BYTEA;
+"#,
 ];
 
 /// The advisory lock migrations run under ("gemba" in ASCII).
@@ -325,36 +334,99 @@ pub const DATA_CHANNEL: &str = "gemba_data";
 
 const ORDER_COLUMNS: &str = "source, id, title, kind, status, priority, site, area, crew, assignee, asset_id, asset_name, asset_criticality, created_at, due_at, scheduled_start, started_at, completed_at, updated_at, estimated_hours, actual_hours, downtime_hours, pm_interval_days, cost, failure_code";
 
-/// The column types of [`ORDER_COLUMNS`], for the binary COPY, then the row's place in its
-/// chunk (the last of a repeated key wins, as on SQLite).
-const ORDER_TYPES: [Type; 26] = [
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-    Type::INT8,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::FLOAT8,
-    Type::INT8,
-    Type::FLOAT8,
-    Type::TEXT,
-    Type::INT8,
-];
+/// One value of a row of a binary COPY, as PostgreSQL's binary format has it for the column's
+/// type: TEXT as its UTF-8 bytes, BIGINT and DOUBLE PRECISION as 8 bytes big-endian, BYTEA as
+/// its bytes. Orders are encoded here rather than through the client's `BinaryCopyInWriter`,
+/// which waits on the connection for every row, because a row's bytes are also its hash.
+enum Cell<'a> {
+    Null,
+    Text(&'a str),
+    Int(i64),
+    Real(f64),
+    Bytes(&'a [u8]),
+}
+
+/// Appends a cell: its length (-1 for NULL), then its bytes. A value over 2 GiB cannot be a
+/// column (PostgreSQL's limit is 1 GB): its length is written as 2 GiB, and the server refuses
+/// the row, so the import fails whole.
+fn put(buf: &mut Vec<u8>, cell: Cell<'_>) {
+    let mut field = |bytes: &[u8]| {
+        let len = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+        buf.extend_from_slice(&len.to_be_bytes());
+        buf.extend_from_slice(bytes);
+    };
+    match cell {
+        Cell::Null => buf.extend_from_slice(&(-1i32).to_be_bytes()),
+        Cell::Text(s) => field(s.as_bytes()),
+        Cell::Int(v) => field(&v.to_be_bytes()),
+        Cell::Real(v) => field(&v.to_be_bytes()),
+        Cell::Bytes(b) => field(b),
+    }
+}
+
+/// Appends an order's columns ([`ORDER_COLUMNS`], in order) and returns the 128-bit XXH3 of
+/// their bytes: the row hash stored beside them. Equal hashes mean equal bytes in every
+/// column (a false match is a 2^-128 chance), so a re-import may leave such a row unsent.
+fn put_order(buf: &mut Vec<u8>, o: &WorkOrder) -> u128 {
+    let start = buf.len();
+    fn text(v: &Option<String>) -> Cell<'_> {
+        v.as_deref().map_or(Cell::Null, Cell::Text)
+    }
+    let time = |v: Option<DateTime<Utc>>| v.map_or(Cell::Null, |t| Cell::Int(ms(t)));
+    let real = |v: Option<f64>| v.map_or(Cell::Null, Cell::Real);
+    for cell in [
+        Cell::Text(&o.source),
+        Cell::Text(&o.id),
+        Cell::Text(&o.title),
+        Cell::Text(o.kind.as_str()),
+        Cell::Text(o.status.as_str()),
+        Cell::Int(i64::from(o.priority.get())),
+        text(&o.site),
+        text(&o.area),
+        text(&o.crew),
+        text(&o.assignee),
+        text(&o.asset_id),
+        text(&o.asset_name),
+        o.asset_criticality
+            .map_or(Cell::Null, |c| Cell::Int(i64::from(c.get()))),
+        Cell::Int(ms(o.created_at)),
+        time(o.due_at),
+        time(o.scheduled_start),
+        time(o.started_at),
+        time(o.completed_at),
+        time(o.updated_at),
+        real(o.estimated_hours),
+        real(o.actual_hours),
+        real(o.downtime_hours),
+        o.pm_interval_days
+            .map_or(Cell::Null, |d| Cell::Int(i64::from(d))),
+        real(o.cost),
+        text(&o.failure_code),
+    ] {
+        put(buf, cell);
+    }
+    xxhash_rust::xxh3::xxh3_128(&buf[start..])
+}
+
+/// A chunk of orders as the data of one `COPY … (FORMAT binary)`: the header, each order's
+/// columns, its row hash, and (`with_seq`) its place in the chunk, then the trailer.
+fn encode_orders(orders: &[WorkOrder], with_seq: bool) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(orders.len() * 320 + 32);
+    // The signature, no flags, no header extension.
+    buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.extend_from_slice(&[0; 8]);
+    let columns: i16 = if with_seq { 27 } else { 26 };
+    for (seq, o) in orders.iter().enumerate() {
+        buf.extend_from_slice(&columns.to_be_bytes());
+        let hash = put_order(&mut buf, o);
+        put(&mut buf, Cell::Bytes(&hash.to_le_bytes()));
+        if with_seq {
+            put(&mut buf, Cell::Int(seq as i64));
+        }
+    }
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    buf
+}
 
 /// Rows an import sends per COPY and upsert: large enough that the round trips vanish, small
 /// enough that neither side holds much.
@@ -833,7 +905,7 @@ impl Postgres {
         meta: &RunMeta,
         replace_source: bool,
     ) -> Result<ImportTx<'_>, StoreError> {
-        let (run_id, straight) = self.call(|c, err| {
+        let (run_id, straight, known) = self.call(|c, err| {
             c.batch_execute("BEGIN").map_err(err)?;
             let started = (|| {
                 let id: i64 = c
@@ -852,7 +924,12 @@ impl Postgres {
                         &[&meta.source],
                     )?
                     .get(0);
-                Ok((id, first))
+                let known = if first {
+                    None
+                } else {
+                    Some(stored_hashes(c, &meta.source)?)
+                };
+                Ok((id, first, known))
             })();
             match started {
                 Ok(started) => Ok(started),
@@ -872,6 +949,9 @@ impl Postgres {
             stored_rejections: 0,
             run_id,
             straight,
+            source: meta.source.clone(),
+            known,
+            scratch: Vec::new(),
         })
     }
 
@@ -1670,6 +1750,26 @@ fn job_run_from_row(r: &Row) -> Result<JobRun, postgres::Error> {
     })
 }
 
+/// The row hash of each of a source's stored orders that has one, by id.
+fn stored_hashes(
+    c: &mut impl postgres::GenericClient,
+    source: &str,
+) -> Result<HashMap<Box<str>, u128>, postgres::Error> {
+    let mut rows = c.query_raw(
+        "SELECT id, row_hash FROM orders WHERE source = $1 AND row_hash IS NOT NULL",
+        [source],
+    )?;
+    let mut known = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let (id, hash): (&str, &[u8]) = (row.try_get(0)?, row.try_get(1)?);
+        // Any other length was not written here: the row counts as changed.
+        if let Ok(hash) = <[u8; 16]>::try_from(hash) {
+            known.insert(id.into(), u128::from_le_bytes(hash));
+        }
+    }
+    Ok(known)
+}
+
 /// The temporary table an import's rows are copied into, gone with its transaction.
 fn create_import_rows(c: &mut impl postgres::GenericClient) -> Result<(), postgres::Error> {
     c.batch_execute(
@@ -1713,61 +1813,36 @@ fn upsert_chunk(
     c.batch_execute("TRUNCATE import_rows")
 }
 
-/// One binary COPY of `orders` into `table`, with each row's place in the chunk as `seq` when
-/// `with_seq` (the temporary table's last column).
+/// One binary COPY of `orders` into `table`, with their row hashes, and each row's place in the
+/// chunk as `seq` when `with_seq` (the temporary table's last column). The chunk goes as one
+/// message; the server's verdict (a repeated key, say) comes with `finish`.
 fn copy_orders(
     c: &mut impl postgres::GenericClient,
     orders: &[WorkOrder],
     table: &str,
     with_seq: bool,
 ) -> Result<(), postgres::Error> {
-    let (seq_column, columns) = if with_seq {
-        (", seq", ORDER_TYPES.len())
-    } else {
-        ("", ORDER_TYPES.len() - 1)
-    };
-    let writer = c.copy_in(&format!(
-        "COPY {table} ({ORDER_COLUMNS}{seq_column}) FROM STDIN (FORMAT binary)"
+    use std::io::Write;
+    let data = encode_orders(orders, with_seq);
+    let seq_column = if with_seq { ", seq" } else { "" };
+    let mut writer = c.copy_in(&format!(
+        "COPY {table} ({ORDER_COLUMNS}, row_hash{seq_column}) FROM STDIN (FORMAT binary)"
     ))?;
-    let mut writer = BinaryCopyInWriter::new(writer, &ORDER_TYPES[..columns]);
-    for (seq, o) in orders.iter().enumerate() {
-        let ms_opt = |t: Option<DateTime<Utc>>| t.map(ms);
-        let row: [&(dyn ToSql + Sync); 26] = [
-            &o.source,
-            &o.id,
-            &o.title,
-            &o.kind.as_str(),
-            &o.status.as_str(),
-            &i64::from(o.priority.get()),
-            &o.site,
-            &o.area,
-            &o.crew,
-            &o.assignee,
-            &o.asset_id,
-            &o.asset_name,
-            &o.asset_criticality.map(|c| i64::from(c.get())),
-            &ms(o.created_at),
-            &ms_opt(o.due_at),
-            &ms_opt(o.scheduled_start),
-            &ms_opt(o.started_at),
-            &ms_opt(o.completed_at),
-            &ms_opt(o.updated_at),
-            &o.estimated_hours,
-            &o.actual_hours,
-            &o.downtime_hours,
-            &o.pm_interval_days.map(i64::from),
-            &o.cost,
-            &o.failure_code,
-            &(seq as i64),
-        ];
-        writer.write(&row[..columns])?;
-    }
+    // The writer only buffers what it is given before `finish` sends it: writing cannot fail,
+    // and if it did, its error is the client's, which `finish` reports again.
+    let _ = writer.write_all(&data);
     writer.finish()?;
     Ok(())
 }
 
+/// The upsert of a chunk: the last of a repeated key wins; a stored order whose columns and row
+/// hash are all as imported is not written (a NULL hash is filled once).
 fn upsert_sql() -> String {
-    let fields: Vec<&str> = ORDER_COLUMNS.split(", ").skip(2).collect();
+    let fields: Vec<&str> = ORDER_COLUMNS
+        .split(", ")
+        .skip(2)
+        .chain(["row_hash"])
+        .collect();
     let set: Vec<String> = fields
         .iter()
         .map(|f| format!("{f} = EXCLUDED.{f}"))
@@ -1775,7 +1850,7 @@ fn upsert_sql() -> String {
     let stored: Vec<String> = fields.iter().map(|f| format!("orders.{f}")).collect();
     let new: Vec<String> = fields.iter().map(|f| format!("EXCLUDED.{f}")).collect();
     format!(
-        "INSERT INTO orders ({ORDER_COLUMNS}) SELECT DISTINCT ON (source, id) {ORDER_COLUMNS} FROM import_rows ORDER BY source, id, seq DESC \
+        "INSERT INTO orders ({ORDER_COLUMNS}, row_hash) SELECT DISTINCT ON (source, id) {ORDER_COLUMNS}, row_hash FROM import_rows ORDER BY source, id, seq DESC \
          ON CONFLICT (source, id) DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})",
         set.join(", "),
         stored.join(", "),
@@ -2259,10 +2334,28 @@ pub struct ImportTx<'s> {
     /// The source had no orders when the import began, and no chunk has met a stored key yet:
     /// chunks are copied straight into `orders` (see [`write_chunk`]).
     straight: bool,
+    source: String,
+    /// The row hash each order of the source will have when the import commits, as far as
+    /// known: the stored ones read at the start, then each sent row's. An order whose hash is
+    /// here already is not sent. `None` when the source was empty at the start.
+    known: Option<HashMap<Box<str>, u128>>,
+    /// Where an order is encoded to get its hash.
+    scratch: Vec<u8>,
 }
 
 impl ImportTx<'_> {
     pub fn upsert(&mut self, o: WorkOrder) -> Result<(), StoreError> {
+        if let Some(known) = self.known.as_mut().filter(|_| o.source == self.source) {
+            self.scratch.clear();
+            let hash = put_order(&mut self.scratch, &o);
+            match known.get_mut(o.id.as_str()) {
+                Some(stored) if *stored == hash => return Ok(()),
+                Some(stored) => *stored = hash,
+                None => {
+                    known.insert(o.id.as_str().into(), hash);
+                }
+            }
+        }
         self.pending.push(o);
         if self.pending.len() == CHUNK_ROWS {
             let chunk = std::mem::take(&mut self.pending);

@@ -292,6 +292,9 @@ CREATE TABLE hoshin_reviews (
 );
 CREATE INDEX hoshin_reviews_month ON hoshin_reviews (month, board);
 "#,
+    // Nothing here: PostgreSQL's 14 adds `orders.row_hash`, its own cache for re-imports (an
+    // upsert on SQLite compares in place, with nothing to send). Kept so the numbers agree.
+    "",
 ];
 
 const INSERT_REJECTION: &str =

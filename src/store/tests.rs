@@ -715,6 +715,23 @@ both! {
         assert_eq!(title(store, "other", "o00001"), "the other source's");
     }
 
+    /// A re-import ends each repeated order as its last occurrence, whether the first or the
+    /// last occurrence is as stored (PostgreSQL sends only what differs from the store and from
+    /// what it sent before).
+    fn a_reimport_keeps_the_last_of_a_key_whichever_occurrence_is_stored(store: &mut Store) {
+        import(store, vec![order("a", "1"), order("b", "1"), order("c", "1")]);
+        import(
+            store,
+            vec![order("a", "2"), order("b", "1"), order("a", "1"), order("b", "3"), order("c", "1")],
+        );
+        let titles: Vec<(String, String)> =
+            store.orders().unwrap().into_iter().map(|o| (o.id, o.title)).collect();
+        let want = [("a", "1"), ("b", "3"), ("c", "1")].map(|(i, t)| (i.to_string(), t.to_string()));
+        assert_eq!(titles, want);
+        import(store, vec![order("a", "1"), order("a", "4"), order("a", "1")]);
+        assert_eq!(store.orders().unwrap()[0].title, "1");
+    }
+
     /// Orders stream in bytewise key order, and a skipped key is left out.
     fn orders_scan_in_key_order_and_skip(store: &mut Store) {
         import(store, vec![order("b", "1"), order("B", "2"), order("a", "3"), order("é", "4")]);
@@ -1110,6 +1127,57 @@ fn postgres_leaves_unchanged_orders_untouched() {
     let after = versions(&db);
     assert_eq!(before[0], after[0], "an unchanged row was rewritten");
     assert_ne!(before[1], after[1], "a changed row was not written");
+    // A row without its hash (copied from SQLite, or from before the hash) is written once,
+    // which fills the hash, and then left alone.
+    db.client()
+        .execute("UPDATE orders SET row_hash = NULL WHERE id = 'a'", &[])
+        .unwrap();
+    let before = versions(&db);
+    import(&mut store, vec![order("a", "1"), order("b", "changed")]);
+    let filled = versions(&db);
+    assert_ne!(
+        before[0], filled[0],
+        "a row without its hash was not written"
+    );
+    assert_eq!(before[1], filled[1], "an unchanged row was rewritten");
+    import(&mut store, vec![order("a", "1"), order("b", "changed")]);
+    assert_eq!(versions(&db), filled);
+    let hashes: i64 = db
+        .client()
+        .query_one("SELECT count(row_hash) FROM orders", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(hashes, 2);
+}
+
+#[test]
+fn postgres_reimports_write_only_the_changed_rows() {
+    let db = pg::Database::new();
+    let mut store = Store::open(&db.url).unwrap();
+    let orders = |changed: usize| -> Vec<WorkOrder> {
+        (0..40_000)
+            .map(|i| {
+                order(
+                    &format!("o{i:05}"),
+                    if i == changed { "changed" } else { "x" },
+                )
+            })
+            .collect()
+    };
+    import(&mut store, orders(usize::MAX));
+    import(&mut store, orders(31_234));
+    let written: Vec<String> = db
+        .client()
+        .query(
+            "SELECT id FROM orders WHERE xmin = (SELECT max(xmin::text::bigint) FROM orders)::text::xid",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(written, ["o31234"]);
+    assert_eq!(store.orders().unwrap()[31_234].title, "changed");
 }
 
 #[test]
