@@ -390,7 +390,7 @@ pub struct Current {
     /// What the chart shows.
     pub chart_label: String,
     /// The chart's points: a month's end and its value.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<(String, Option<f64>)>)]
     pub chart: Vec<(NaiveDate, Option<f64>)>,
     /// The failure codes of the subject's breakdowns in the window, most first.
     #[serde(default)]

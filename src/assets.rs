@@ -168,6 +168,7 @@ impl Window {
 
 /// How an asset is doing, with the reasons in words (the health rule of docs/assets.md).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = AssetHealth)]
 pub struct Health {
     /// `green`, `amber` or `red`.
     pub level: &'static str,

@@ -242,6 +242,7 @@ pub struct TooBig {
 
 /// Why the walk stopped before it reached the end of the ready orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = PullStop)]
 #[serde(rename_all = "snake_case")]
 pub enum Stop {
     /// In progress plus pulled reached the crew's `wip_limit`.

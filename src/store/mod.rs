@@ -419,6 +419,8 @@ pub struct Review {
     #[schema(value_type = String, format = Date)]
     pub held_on: chrono::NaiveDate,
     pub attendees: String,
+    /// By objective id (JSON object keys are text).
+    #[schema(value_type = std::collections::BTreeMap<String, crate::hoshin::ReviewItem>)]
     pub items: std::collections::BTreeMap<i64, crate::hoshin::ReviewItem>,
     pub created_at: DateTime<Utc>,
 }

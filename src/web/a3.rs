@@ -702,6 +702,7 @@ pub async fn api_get(
 
 /// An A3 to start.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = A3StartBody)]
 pub struct StartBody {
     pub title: String,
     /// A board key: plant, site:NAME, area:NAME or crew:NAME.

@@ -550,7 +550,8 @@ pub struct ActionOpBody {
     pub note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/actions/{id}", request_body = ActionOpBody, responses(
+#[utoipa::path(post, path = "/api/v1/actions/{id}", request_body = ActionOpBody,
+    params(("id" = i64, Path, description = "The action's number")), responses(
     (status = 200, description = "The action after the change", body = ActionBody),
     (status = 400, description = "A missing reason, a bad field or operation", body = ErrorBody),
     (status = 404, description = "No such action", body = ErrorBody),

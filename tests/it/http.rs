@@ -315,6 +315,32 @@ async fn the_api_serves_the_metrics_md_json_and_documents_itself() {
             .get("backlog_weeks")
             .is_some()
     );
+    // Types of the same name in two modules are two schemas, not one written over the other.
+    let schemas = &doc["components"]["schemas"];
+    let has = |schema: &str, property: &str| schemas[schema]["properties"].get(property).is_some();
+    assert!(has("Health", "routines") && has("AssetHealth", "level"));
+    assert!(has("StartBody", "route") && has("A3StartBody", "board"));
+    assert!(has("Stop", "label") && schemas["PullStop"]["enum"].is_array());
+    // Every path parameter is declared.
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .filter_map(|p| p["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for name in path.split('{').skip(1).filter_map(|p| p.split('}').next()) {
+                assert!(
+                    declared.contains(&name),
+                    "{method} {path}: `{name}` undeclared"
+                );
+            }
+        }
+    }
 
     let (status, _, body) = get(&s, "/healthz").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));

@@ -43,7 +43,7 @@ pub struct FollowUp {
     /// Days from the start to the first day the follow-up could say met, when it is met.
     pub cycle_days: Option<i64>,
     /// The metric every 7 days around the windows (as-of day, value), with the same window.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<(String, Option<f64>)>)]
     pub chart: Vec<(NaiveDate, Option<f64>)>,
 }
 
