@@ -325,7 +325,7 @@ impl std::str::FromStr for Step {
         }
         match &t[split..] {
             "d" => Ok(Step::Days(n)),
-            "w" => Ok(Step::Days(n * 7)),
+            "w" => n.checked_mul(7).map(Step::Days).ok_or_else(bad),
             "mo" | "m" => Ok(Step::Months(n)),
             _ => Err(bad()),
         }
@@ -1089,6 +1089,9 @@ mod tests {
         assert_eq!("1mo".parse::<Step>().unwrap(), Step::Months(1));
         assert!("0d".parse::<Step>().is_err());
         assert!("weekly".parse::<Step>().is_err());
+        // Weeks beyond u32's days are refused, not wrapped (or a panic in a debug build).
+        assert!("613566757w".parse::<Step>().is_err());
+        assert_eq!("613566756w".parse::<Step>().unwrap(), Step::Days(4_294_967_292));
     }
 
     #[test]
