@@ -704,9 +704,11 @@ pub async fn api_get(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[schema(as = A3StartBody)]
 pub struct StartBody {
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub title: String,
     /// A board key: plant, site:NAME, area:NAME or crew:NAME.
     pub board: String,
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub owner: String,
     #[serde(default)]
     pub coach: String,
@@ -784,7 +786,9 @@ pub struct TargetBody {
 /// Every field of an A3's form (omitted ones keep their value).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct EditBody {
+    #[schema(min_length = 1, max_length = 120, pattern = "\\S")]
     pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub owner: Option<String>,
     pub coach: Option<String>,
     /// plan, do, check, act or closed.
@@ -862,7 +866,9 @@ pub async fn api_edit(
 /// A countermeasure: an action on the A3's board.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CountermeasureBody {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub owner: String,
     #[schema(format = Date)]
     pub due: String,

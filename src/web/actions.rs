@@ -493,9 +493,12 @@ pub async fn api_list(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewActionBody {
     pub board: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub owner: String,
     /// YYYY-MM-DD.
+    #[schema(format = Date)]
     pub due: String,
     #[serde(default)]
     pub orders: Vec<String>,
@@ -540,6 +543,7 @@ pub async fn api_create(
 /// (reason), `hand_back` (note) or `resolve` (note).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ActionOpBody {
+    #[schema(pattern = "^(edit|status|escalate|hand_back|resolve)$")]
     pub op: String,
     pub title: Option<String>,
     pub owner: Option<String>,

@@ -23,8 +23,10 @@ use crate::report;
 #[into_params(parameter_in = Query)]
 pub struct KpisParams {
     /// As-of date, YYYY-MM-DD (plant time): metrics at the end of that day. Default: now.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     /// Length of the flow window in days (default from the config, 28).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 3650)]
     pub window_days: Option<String>,
     pub site: Option<String>,
     pub area: Option<String>,
@@ -54,6 +56,7 @@ pub async fn kpis(
 #[into_params(parameter_in = Query)]
 pub struct PullParams {
     /// The day, YYYY-MM-DD (plant time). Default: today, with scores taken now.
+    #[param(format = Date)]
     pub date: Option<String>,
     pub site: Option<String>,
     pub area: Option<String>,
@@ -91,11 +94,15 @@ pub struct TrendParamsDoc {
     /// Metric keys, comma separated or repeated (default: backlog_weeks, reactive_pct, pm_compliance_pct).
     metric: Option<String>,
     /// First as-of date, YYYY-MM-DD (default: 52 weeks before `to`).
+    #[param(format = Date)]
     from: Option<String>,
     /// Last as-of date, YYYY-MM-DD (default: today).
+    #[param(format = Date)]
     to: Option<String>,
-    /// Step: 1d, 7d, 2w, 1mo (default 7d).
+    /// Step: a number of days, weeks or months: 1d, 7d, 2w, 1mo (default 7d).
+    #[param(pattern = r"^[1-9][0-9]{0,3}(d|w|mo|m)$")]
     every: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 3650)]
     window_days: Option<String>,
     site: Option<String>,
     area: Option<String>,
@@ -156,9 +163,10 @@ pub struct OrdersBody {
     ("status" = Option<String>, Query, description = "Comma-separated statuses"),
     ("kind" = Option<String>, Query, description = "Comma-separated kinds"),
     ("open" = Option<bool>, Query), ("overdue" = Option<bool>, Query),
-    ("sort" = Option<String>, Query, description = "age, due, priority, created or id"),
-    ("dir" = Option<String>, Query, description = "asc or desc"),
-    ("page" = Option<usize>, Query, description = "From 1"), ("per_page" = Option<usize>, Query, description = "1 to 1000, default 50"),
+    ("sort" = Option<String>, Query, description = "age, due, priority, created or id", pattern = "^(age|due|priority|created|id)$"),
+    ("dir" = Option<String>, Query, description = "asc or desc", pattern = "^(asc|desc)$"),
+    ("page" = Option<u64>, Query, description = "From 1", minimum = 1),
+    ("per_page" = Option<u32>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
 ), responses(
     (status = 200, description = "A page of orders", body = OrdersBody),
     (status = 400, description = "A bad filter", body = ErrorBody),
@@ -233,6 +241,7 @@ pub struct RunDetail {
 #[into_params(parameter_in = Query)]
 pub struct ImportsParams {
     /// How many runs, newest first (default 50, at most 1000).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 
@@ -263,6 +272,7 @@ pub async fn imports(
 /// One import run with its rejected rows.
 #[utoipa::path(get, path = "/api/v1/imports/{id}", params(("id" = i64, Path, description = "The run number")), responses(
     (status = 200, description = "The run and its rejections", body = RunDetail),
+    (status = 400, description = "Not a run number", body = ErrorBody),
     (status = 404, description = "No such run", body = ErrorBody),
 ))]
 pub async fn import(

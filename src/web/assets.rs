@@ -27,14 +27,12 @@ use crate::model::Class;
 const LISTED: usize = 500;
 
 /// The query of the asset pages and API.
-#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Deserialize, Default)]
 pub struct AssetParams {
     pub site: Option<String>,
     pub area: Option<String>,
     pub crew: Option<String>,
     /// The window's last plant day, YYYY-MM-DD (default: today).
-    #[param(format = Date)]
     pub as_of: Option<String>,
     /// The window, 1 to 3650 days (default: `[metrics] window_days`).
     pub window_days: Option<String>,
@@ -49,6 +47,36 @@ pub struct AssetParams {
     pub measure: Option<String>,
     /// `1`: the health grid sized for a TV.
     pub kiosk: Option<String>,
+}
+
+/// What `/api/v1/assets` reads (the page's sort and TV sizing are the page's).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AssetListDoc {
+    site: Option<String>,
+    area: Option<String>,
+    crew: Option<String>,
+    /// The window's last plant day, YYYY-MM-DD (default: today).
+    #[param(format = Date)]
+    as_of: Option<String>,
+    /// The window, 1 to 3650 days (default: `[metrics] window_days`).
+    #[param(minimum = 1, maximum = 3650)]
+    window_days: Option<u32>,
+}
+
+/// What `/api/v1/assets/pareto` reads besides the list's.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ParetoDoc {
+    /// The bars: `asset` (default) or `code`.
+    #[param(pattern = "^(asset|code)$")]
+    by: Option<String>,
+    /// What the bars measure: `reactive_hours` (default), `downtime_hours`, `reactive_count`,
+    /// `cost`.
+    #[param(pattern = "^(reactive_hours|downtime_hours|reactive_count|cost)$")]
+    measure: Option<String>,
 }
 
 /// The list's sort keys, with their column heads.
@@ -637,7 +665,7 @@ pub async fn asset_page(
 
 /// The assets of a scope over a window: each with its numbers and health, and the sums by
 /// failure code (docs/metrics.md "Assets").
-#[utoipa::path(get, path = "/api/v1/assets", params(AssetParams), responses(
+#[utoipa::path(get, path = "/api/v1/assets", params(AssetListDoc), responses(
     (status = 200, description = "The assets", body = AssetReport),
     (status = 400, description = "A bad scope, date or window", body = ErrorBody),
 ))]
@@ -650,7 +678,7 @@ pub async fn api_list(
 }
 
 /// The bad-actor Pareto of a scope by asset or failure code.
-#[utoipa::path(get, path = "/api/v1/assets/pareto", params(AssetParams), responses(
+#[utoipa::path(get, path = "/api/v1/assets/pareto", params(AssetListDoc, ParetoDoc), responses(
     (status = 200, description = "The bars, largest first", body = ParetoBody),
     (status = 400, description = "A bad scope, date, window, measure or `by`", body = ErrorBody),
 ))]
@@ -668,7 +696,8 @@ pub async fn api_pareto(
 /// and its orders of the last year.
 #[utoipa::path(get, path = "/api/v1/assets/{id}", params(
     ("id" = String, Path, description = "The asset's id as the orders give it"),
-    ("as_of" = Option<String>, Query, format = Date), ("window_days" = Option<String>, Query),
+    ("as_of" = Option<String>, Query, format = Date),
+    ("window_days" = Option<u32>, Query, minimum = 1, maximum = 3650),
 ), responses(
     (status = 200, description = "The asset", body = AssetDetail),
     (status = 400, description = "A bad date or window", body = ErrorBody),

@@ -233,7 +233,13 @@ pub async fn answer(State(state): State<AppState>, req: Request, next: Next) -> 
         state.wrote();
         return resp;
     }
-    if req.method() != Method::GET || !CACHED.contains(&path.as_str()) {
+    let refused = path.starts_with("/api/")
+        && req
+            .uri()
+            .query()
+            .and_then(super::openapi::blank_parameter)
+            .is_some();
+    if req.method() != Method::GET || !CACHED.contains(&path.as_str()) || refused {
         return next.run(req).await;
     }
     let key = (

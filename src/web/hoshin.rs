@@ -720,15 +720,19 @@ pub async fn api_get(
 /// A breakthrough objective to set.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewObjectiveBody {
+    #[schema(min_length = 1, max_length = 160, pattern = "\\S")]
     pub title: String,
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub owner: String,
     /// A board key.
     pub board: String,
     /// A KPI key of docs/metrics.md (docs/hoshin.md lists those an objective can steer).
     pub kpi: String,
     /// The first month, YYYY-MM.
+    #[schema(pattern = "^(2[01][0-9]{2}-(0[1-9]|1[0-2])|2200-(0[1-9]|1[0-2]))$")]
     pub start: String,
     /// The last month, YYYY-MM.
+    #[schema(pattern = "^(2[01][0-9]{2}-(0[1-9]|1[0-2])|2200-(0[1-9]|1[0-2]))$")]
     pub horizon: String,
     pub target: f64,
 }
@@ -771,6 +775,7 @@ pub async fn api_create(
 /// or `gap` (month, cause, countermeasure, optional action and a3).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StepBody {
+    #[schema(pattern = "^(plan|deploy|propose|agree|return|gap)$")]
     pub op: String,
     #[serde(default)]
     pub month: String,
@@ -887,9 +892,11 @@ pub async fn api_reviews(State(state): State<AppState>) -> Result<Json<Vec<Revie
 pub struct ReviewBody {
     pub board: String,
     /// YYYY-MM.
+    #[schema(pattern = "^(2[01][0-9]{2}-(0[1-9]|1[0-2])|2200-(0[1-9]|1[0-2]))$")]
     pub month: String,
     #[schema(format = Date)]
     pub held_on: String,
+    #[schema(min_length = 1, pattern = "\\S")]
     pub attendees: String,
     /// Per objective (its number): its status and a note.
     #[serde(default)]

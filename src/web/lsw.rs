@@ -873,6 +873,7 @@ pub struct LswParams {
     #[param(format = Date)]
     pub to: Option<String>,
     /// Only this leader's routines (a leader's number).
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub person: Option<String>,
 }
 
@@ -1049,8 +1050,10 @@ fn leader_by_id(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LeaderBody {
     /// Up to 80 characters, unique.
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub name: String,
     /// Up to 80 characters, e.g. Maintenance supervisor.
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub role: String,
     /// A board key: plant, site:NAME, area:NAME or crew:NAME.
     pub board: String,

@@ -1,18 +1,24 @@
 //! The JSON API's routes under `/api/v1/` and its OpenAPI document, generated (utoipa) from the
 //! handlers and types of the page modules that answer them.
 
-use axum::Json;
-use axum::Router;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
 use utoipa::OpenApi;
 
+use super::layout::Nav;
 use super::{
     ApiError, AppError, AppState, ErrorBody, a3, actions, api, assets, hoshin, lsw, quality,
     safety, system, walks,
 };
 use crate::metrics::orders::OrderRow;
-use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope};
+use crate::metrics::{AgeBuckets, CrewMetrics, Kpis, Metrics, Quality, Scope, TREND_METRICS};
+use crate::model::{Kind, Status};
 use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassigned};
 
 #[derive(OpenApi)]
@@ -181,8 +187,215 @@ use crate::pull::{CrewPull, PullPlan, Ranked, Stop, Suggestion, TooBig, Unassign
 )]
 pub struct ApiDoc;
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document as this server enforces it: the generated one, with this plant's boards, sites,
+/// areas and crews as the only values of the parameters and request fields that name them (they
+/// come from the config and the data, so no static document can list them), and on every
+/// operation the answers any route may give: 415 where a JSON body is read, 401 and 403 where
+/// something is written.
+async fn openapi(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let nav = Nav::build(&state.loaded().engine)?;
+    let mut boards = vec!["plant".to_string()];
+    for (kind, names) in [
+        ("site", &nav.sites),
+        ("area", &nav.areas),
+        ("crew", &nav.crews),
+    ] {
+        boards.extend(names.iter().map(|n| format!("{kind}:{n}")));
+    }
+    let names = Names {
+        site: &nav.sites,
+        area: &nav.areas,
+        crew: &nav.crews,
+        board: &boards,
+    };
+    let mut doc = serde_json::to_value(ApiDoc::openapi())
+        .map_err(|e| AppError::internal(format!("the API document: {e}")))?;
+    exact(&mut doc, &names);
+    Ok(Json(doc))
+}
+
+/// The names a parameter or request field may take, by its name.
+struct Names<'a> {
+    site: &'a [String],
+    area: &'a [String],
+    crew: &'a [String],
+    board: &'a [String],
+}
+
+impl Names<'_> {
+    fn of(&self, name: &str) -> Option<&[String]> {
+        match name {
+            "site" => Some(self.site),
+            "area" => Some(self.area),
+            "crew" => Some(self.crew),
+            "board" => Some(self.board),
+            _ => None,
+        }
+    }
+}
+
+/// The values of a parameter that takes a comma-separated list, as one regex alternation.
+fn lists(name: &str) -> Option<String> {
+    let words: Vec<&str> = match name {
+        "kind" => Kind::ALL.iter().map(|k| k.as_str()).collect(),
+        "status" => Status::ALL.iter().map(|s| s.as_str()).collect(),
+        "metric" => TREND_METRICS.to_vec(),
+        _ => return None,
+    };
+    Some(words.join("|"))
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    })
+}
+
+/// Writes the plant's names and the common answers into the generated document.
+fn exact(doc: &mut Value, names: &Names<'_>) {
+    let mut bodies = Vec::new();
+    let mut answered = Vec::new();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for op in paths.values_mut().filter_map(Value::as_object_mut) {
+            for (method, op) in op.iter_mut() {
+                if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+                    for p in params.iter_mut().filter(|p| p["in"] == "query") {
+                        let values = p["name"].as_str().and_then(|n| names.of(n));
+                        let listed = p["name"].as_str().and_then(lists);
+                        let Some(schema) = p.get_mut("schema").and_then(Value::as_object_mut)
+                        else {
+                            continue;
+                        };
+                        if let Some(values) = values {
+                            schema.insert("enum".into(), json!(values));
+                        } else if let Some(one) = listed {
+                            // Comma-separated (`kind=emergency,corrective`).
+                            schema.insert("pattern".into(), json!(format!("^({one})(,({one}))*$")));
+                        } else if schema.get("type").is_some_and(|t| {
+                            t == "string"
+                                || t.as_array().is_some_and(|a| a.contains(&json!("string")))
+                        }) && !["format", "enum", "pattern"]
+                            .iter()
+                            .any(|k| schema.contains_key(*k))
+                        {
+                            // An empty or blank parameter is refused (`strict`).
+                            schema.insert("pattern".into(), json!("\\S"));
+                        }
+                    }
+                }
+                let body = op["requestBody"]["content"]["application/json"]["schema"]
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.rsplit('/').next())
+                    .map(String::from);
+                let responses = &mut op["responses"];
+                collect_refs(responses, &mut answered);
+                if let Some(body) = body {
+                    bodies.push(body);
+                    responses["415"] =
+                        error_response("The body is not JSON (`Content-Type: application/json`)");
+                }
+                if method == "post" {
+                    for (code, what) in [
+                        (
+                            "401",
+                            "Not logged in and no API token (`Authorization: Bearer <GEMBA_API_TOKEN>`)",
+                        ),
+                        ("403", "The login may not write this"),
+                    ] {
+                        if responses.get(code).is_none() {
+                            responses[code] = error_response(what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // A body's own fields: only where the schema is not also an answer's, which may hold names
+    // from before the config changed.
+    let kpis: Vec<&str> = crate::hoshin::KPIS.iter().map(|k| k.0).collect();
+    for name in bodies.iter().filter(|b| !answered.contains(b)) {
+        for (field, values) in [("board", json!(names.board)), ("kpi", json!(kpis))] {
+            if let Some(property) = doc
+                .pointer_mut(&format!("/components/schemas/{name}/properties/{field}"))
+                .filter(|p| p["type"] == "string")
+            {
+                property["enum"] = values;
+            }
+        }
+    }
+}
+
+/// The names of the component schemas `v` refers to directly.
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    if let Some(name) = x.as_str().and_then(|r| r.rsplit('/').next()) {
+                        out.push(name.to_string());
+                    }
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// The first parameter of `query` sent empty or blank, which the API refuses (the answer cache
+/// lets such a request through to be refused).
+pub fn blank_parameter(query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(_, value)| value.trim().is_empty())
+        .map(|(name, _)| name.into_owned())
+}
+
+/// Every answer of the API is JSON. An extractor's own refusal (a query that does not parse, a
+/// repeated parameter, a body that is not JSON) comes from axum as plain text and is put in the
+/// error body here. A parameter sent empty is refused before any handler: in the API a
+/// parameter left out takes its default, and an empty one is a mistake worth saying.
+async fn strict(req: Request, next: Next) -> Response {
+    let read = matches!(*req.method(), Method::GET | Method::POST);
+    if let Some(name) = req.uri().query().filter(|_| read).and_then(blank_parameter) {
+        return ApiError(AppError::bad_request(format!(
+            "{name}: empty; leave the parameter out for its default"
+        )))
+        .into_response();
+    }
+    let answer = next.run(req).await;
+    let json = answer
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json || !(answer.status().is_client_error() || answer.status().is_server_error()) {
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    // axum answers a JSON body of the wrong shape with 422; to the API it is a bad request, as
+    // a body that does not parse is.
+    let status = match parts.status {
+        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+        s => s,
+    };
+    let mut wrapped = ApiError(AppError {
+        status,
+        message: String::from_utf8_lossy(&text).trim().to_string(),
+    })
+    .into_response();
+    for (name, value) in &parts.headers {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            wrapped.headers_mut().insert(name, value.clone());
+        }
+    }
+    wrapped
 }
 
 pub fn routes() -> Router<AppState> {
@@ -257,4 +470,84 @@ pub fn routes() -> Router<AppState> {
                 message: "no such API route; see /api/v1/openapi.json".into(),
             })
         })
+        .layer(axum::middleware::from_fn(strict))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parameter that names a board, site, area or crew takes this plant's; a list takes its
+    /// words comma separated; other text may not be blank; a body's board and KPI are listed
+    /// unless the schema is also an answer's; a write documents 401, 403 and 415.
+    #[test]
+    fn the_document_is_made_exact_for_the_plant() {
+        let mut doc = json!({
+            "paths": {
+                "/a": {
+                    "get": {
+                        "parameters": [
+                            {"name": "crew", "in": "query", "schema": {"type": "string"}},
+                            {"name": "kind", "in": "query", "schema": {"type": "string"}},
+                            {"name": "note", "in": "query", "schema": {"type": ["string", "null"]}},
+                            {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}},
+                            {"name": "id", "in": "path", "schema": {"type": "string"}}
+                        ],
+                        "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Out"}}}}}
+                    },
+                    "post": {
+                        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/In"}}}},
+                        "responses": {"201": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Out"}}}}}
+                    }
+                }
+            },
+            "components": {"schemas": {
+                "In": {"properties": {"board": {"type": "string"}, "kpi": {"type": "string"}}},
+                "Out": {"properties": {"board": {"type": "string"}}}
+            }}
+        });
+        let crews = ["Mech".to_string()];
+        let boards = ["plant".to_string(), "crew:Mech".to_string()];
+        exact(
+            &mut doc,
+            &Names {
+                site: &[],
+                area: &[],
+                crew: &crews,
+                board: &boards,
+            },
+        );
+        let params = &doc["paths"]["/a"]["get"]["parameters"];
+        assert_eq!(params[0]["schema"]["enum"], json!(["Mech"]));
+        let kinds = params[1]["schema"]["pattern"].as_str().unwrap();
+        assert!(
+            kinds.starts_with("^(emergency|") && kinds.ends_with(")*$"),
+            "{kinds}"
+        );
+        assert_eq!(params[2]["schema"]["pattern"], "\\S");
+        assert!(params[3]["schema"].get("pattern").is_none());
+        assert!(params[4]["schema"].get("pattern").is_none());
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["In"]["properties"]["board"]["enum"], json!(boards));
+        assert!(
+            schemas["In"]["properties"]["kpi"]["enum"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("reactive_pct"))
+        );
+        assert!(schemas["Out"]["properties"]["board"].get("enum").is_none());
+        let post = &doc["paths"]["/a"]["post"]["responses"];
+        for code in ["401", "403", "415"] {
+            assert!(post.get(code).is_some(), "{code}");
+        }
+        assert!(doc["paths"]["/a"]["get"]["responses"].get("401").is_none());
+        assert!(doc["paths"]["/a"]["get"].get("requestBody").is_none());
+    }
+
+    #[test]
+    fn a_blank_parameter_is_found() {
+        assert_eq!(blank_parameter("a=1&b=&c=2").as_deref(), Some("b"));
+        assert_eq!(blank_parameter("a=1&b=%20").as_deref(), Some("b"));
+        assert_eq!(blank_parameter("a=1&b=2"), None);
+    }
 }

@@ -44,9 +44,23 @@ pub fn checked_scope(
     Ok(scope)
 }
 
+/// A date written YYYY-MM-DD, every digit there (chrono alone also reads `2026-1-5`).
 pub fn parse_date(name: &str, v: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::bad_request(format!("{name}: `{v}` is not a date; use YYYY-MM-DD")))
+    let t = v.trim();
+    let shaped = t.len() == 10
+        && t.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| {
+            AppError::bad_request(format!("{name}: `{v}` is not a date; use YYYY-MM-DD"))
+        })
 }
 
 /// An optional date parameter, YYYY-MM-DD; a bad one is a 400 naming the parameter.

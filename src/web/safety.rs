@@ -88,6 +88,7 @@ pub struct SafetyParams {
     /// A board key: plant, site:NAME, area:NAME or crew:NAME (default: plant).
     pub board: Option<String>,
     /// YYYY-MM (plant time; default: this month).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
 }
 

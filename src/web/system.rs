@@ -24,6 +24,7 @@ pub struct SystemParams {
     #[param(format = Date)]
     pub as_of: Option<String>,
     /// The window, 1 to 3650 days (default 28).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 3650)]
     pub window_days: Option<String>,
 }
 

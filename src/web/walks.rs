@@ -505,6 +505,7 @@ pub async fn api_routes(State(state): State<AppState>) -> Result<Json<Vec<Route>
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RouteBody {
     /// Up to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
     /// The leader who walks it (a number).
     pub leader: i64,
@@ -746,7 +747,7 @@ pub struct StopBody {
 
 /// Records a stop of a walk visited or skipped (1 for the first).
 #[utoipa::path(post, path = "/api/v1/walks/{id}/stops/{n}", request_body = StopBody,
-    params(("id" = i64, Path, description = "The walk's number"), ("n" = i64, Path, description = "The stop, 1 for the first")),
+    params(("id" = i64, Path, description = "The walk's number"), ("n" = i64, Path, description = "The stop, 1 for the first", minimum = 1)),
     responses(
     (status = 200, description = "Recorded", body = WalkBody),
     (status = 400, description = "A bad answer, observation or stop, named", body = ErrorBody),

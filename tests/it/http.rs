@@ -2,7 +2,7 @@
 //! bad parameters (400, never 500), hostile titles (inert), security headers.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::server::Server;
 use crate::support::{Sandbox, fixture, ok};
@@ -480,4 +480,104 @@ async fn cached_answers_are_one_per_query_and_follow_new_data() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = get(&s, "/api/v1/kpis?window_days=7").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Every API answer is JSON, even where axum's extractors refuse a request; a parameter sent
+/// empty is a 400 that names it; the served document lists this plant's names as the only
+/// values of the parameters and body fields that take them, and the answers any write may give.
+#[tokio::test]
+async fn the_api_refuses_in_json_and_documents_this_plant() {
+    let sandbox = with_hostile_orders();
+    let s = Server::start(&sandbox, &[]);
+    let json_error = |headers: &reqwest::header::HeaderMap, body: &str| -> String {
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{body}"
+        );
+        serde_json::from_str::<Value>(body).unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (status, headers, body) = get(&s, "/api/v1/kpis?as_of=&crew=Utilities").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json_error(&headers, &body).starts_with("as_of: empty"),
+        "{body}"
+    );
+    let (status, headers, body) = get(&s, "/api/v1/kpis?as_of=2026-10-01&as_of=2026-10-02").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(json_error(&headers, &body).contains("as_of"), "{body}");
+    let r = crate::server::client()
+        .post(s.url("/api/v1/actions"))
+        .body("board=plant")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let headers = r.headers().clone();
+    assert!(json_error(&headers, &r.text().await.unwrap()).contains("Content-Type"));
+    // A method a route does not have is still a 405, with the methods it has.
+    let r = crate::server::client()
+        .request(reqwest::Method::DELETE, s.url("/api/v1/imports?limit="))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers().contains_key("allow"));
+
+    let doc = s.json("/api/v1/openapi.json").await;
+    let param = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} {name}"))["schema"]
+            .clone()
+    };
+    let crews = param("/api/v1/kpis", "crew")["enum"].clone();
+    assert_eq!(crews.as_array().unwrap().len(), 5, "{crews}");
+    assert!(crews.as_array().unwrap().contains(&json!("Utilities")));
+    assert_eq!(param("/api/v1/kpis", "site")["enum"], json!(["Riverside"]));
+    let boards = param("/api/v1/actions", "board")["enum"].clone();
+    assert!(boards.as_array().unwrap().contains(&json!("plant")));
+    assert!(
+        boards
+            .as_array()
+            .unwrap()
+            .contains(&json!("crew:Utilities"))
+    );
+    // A list parameter takes the words it knows, comma separated.
+    let kinds = param("/api/v1/orders", "kind")["pattern"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        kinds.starts_with("^(emergency|corrective|") && kinds.ends_with(")*$"),
+        "{kinds}"
+    );
+    let create = &doc["paths"]["/api/v1/actions"]["post"];
+    for code in ["400", "401", "403", "415"] {
+        assert!(create["responses"].get(code).is_some(), "{code}");
+    }
+    let body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    assert_eq!(
+        doc["components"]["schemas"][body]["properties"]["board"]["enum"],
+        boards
+    );
+    // Reads have no body and write nothing: no 415, 401 or 403 of their own.
+    assert!(
+        doc["paths"]["/api/v1/kpis"]["get"]["responses"]
+            .get("415")
+            .is_none()
+    );
 }
