@@ -819,7 +819,9 @@ fn open_csv(path: &Path, mapping: &Mapping, mut bytes: Vec<u8>) -> Result<CsvFil
     let numbers: Vec<u64> = ends.iter().map(|(line, _)| *line).collect();
     let at = find_header(&head, &numbers, mapping).map_err(not_csv)?;
     let body = ends[at].1.clone();
-    check_utf8(&bytes, 0, body.byte() as usize, 1).map_err(not_csv)?;
+    // The whole file, before any record is read: text that is not UTF-8 anywhere fails the file
+    // at once, and as the same first line whatever runs the records are parsed in.
+    check_utf8(&bytes, 0, bytes.len(), 1).map_err(not_csv)?;
     let header = head.swap_remove(at);
     if header.len() > 1 || at > 0 {
         check_header(&header).map_err(|r| not_csv(format!("line {}: {r}", ends[at].0)))?;
@@ -1105,8 +1107,13 @@ fn parse_chunk(
         .map_err(|e| {
             ChunkError::Parse(polars_parse_message(
                 &e.to_string(),
-                lines,
-                widths,
+                Records {
+                    bytes,
+                    ranges,
+                    delimiter,
+                    lines,
+                    widths,
+                },
                 schema.len(),
             ))
         })?;
@@ -1125,22 +1132,74 @@ fn parse_chunk(
         .map_err(|e| ChunkError::Parse(e.to_string()))
 }
 
-/// Polars' parse errors quote the rest of the file; keep the gist, and point at the first
-/// record whose shape is off, which is where an unclosed quote starts.
-fn polars_parse_message(e: &str, lines: &[u64], widths: &[u32], header_width: usize) -> String {
+/// The records of a chunk polars could not parse, as the tokenizer found them.
+struct Records<'a> {
+    bytes: &'a [u8],
+    ranges: &'a [(usize, usize)],
+    delimiter: u8,
+    lines: &'a [u64],
+    widths: &'a [u32],
+}
+
+/// What went wrong, and the line to look at. Polars' own message counts bytes and rows within
+/// the chunk it was given, which says nothing to a person and changes with the chunk size, so
+/// the message names the first record with a stray quote (the usual cause: polars reads a `"`
+/// inside an unquoted value as the start of a quoted one), else the first record of another
+/// width than the header.
+fn polars_parse_message(e: &str, r: Records<'_>, header_width: usize) -> String {
+    let stray = r
+        .ranges
+        .iter()
+        .position(|&(a, b)| stray_quote(&r.bytes[a..b], r.delimiter));
+    if let Some(i) = stray {
+        return format!(
+            "a `\"` inside a value that is not quoted, or a quoted value not closed; look at the record that starts on line {}",
+            r.lines[i]
+        );
+    }
     let gist = if e.contains("not properly escaped") {
-        "a quoted value is not closed (a `\"` opened and never closed, or not doubled inside quotes)".to_string()
+        "a quoted value is not closed (a `\"` opened and never closed, or not doubled inside quotes)"
     } else {
-        let first: String = e.lines().next().unwrap_or(e).chars().take(200).collect();
-        first
+        "the records could not be read"
     };
-    match widths.iter().position(|&w| w as usize != header_width) {
+    match r.widths.iter().position(|&w| w as usize != header_width) {
         Some(i) => format!(
             "{gist}; look at the record that starts on line {}",
-            lines[i]
+            r.lines[i]
         ),
-        None => gist,
+        None => gist.to_string(),
     }
+}
+
+/// A `"` where RFC 4180 has none: inside a value that did not start with one, after the quote
+/// that closes a value, or a quoted value never closed.
+fn stray_quote(record: &[u8], delimiter: u8) -> bool {
+    let (mut quoted, mut field_start, mut i) = (false, true, 0);
+    while i < record.len() {
+        let b = record[i];
+        if quoted {
+            if b == b'"' {
+                if record.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                quoted = false;
+                if !matches!(record.get(i + 1), None | Some(b'\n' | b'\r'))
+                    && record.get(i + 1) != Some(&delimiter)
+                {
+                    return true;
+                }
+            }
+        } else if b == b'"' {
+            if !field_start {
+                return true;
+            }
+            quoted = true;
+        }
+        field_start = !quoted && (b == delimiter || b == b'\n');
+        i += 1;
+    }
+    quoted
 }
 
 /// The delimiter of a file whose profile says `auto`: the most frequent of `,` `;` tab `|` in
@@ -1171,6 +1230,27 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn stray_quotes_are_found_where_rfc_4180_has_none() {
+        for (record, stray) in [
+            (&b"a,b,c\n"[..], false),
+            (b"\"a, b\",\"say \"\"hi\"\"\",c\r\n", false),
+            (b"\"over\nlines\",x\n", false),
+            (b"over lines\",x\n", true),
+            (b"a,b\"c,d\n", true),
+            (b"\"a\"b,c\n", true),
+            (b"\"never closed,x\n", true),
+        ] {
+            assert_eq!(
+                stray_quote(record, b','),
+                stray,
+                "{}",
+                String::from_utf8_lossy(record)
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

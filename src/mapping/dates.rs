@@ -254,10 +254,12 @@ impl DateSettings {
 /// `/Date(1501027200000)/` or `/Date(1501027200000+0000)/` as OData V2 writes instants.
 fn odata_millis(t: &str) -> Option<i64> {
     let inner = t.strip_prefix("/Date(")?.strip_suffix(")/")?;
-    let end = inner[1..]
-        .find(['+', '-'])
-        .map(|i| i + 1)
-        .unwrap_or(inner.len());
+    // The offset's sign, after the first character (which may be the number's own sign).
+    let end = inner
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| matches!(c, '+' | '-'))
+        .map_or(inner.len(), |(i, _)| i);
     inner[..end].parse().ok()
 }
 
@@ -276,6 +278,20 @@ pub fn local_to_utc(tz: Tz, l: NaiveDateTime) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Found by fuzzing: `/Date(…)/` with nothing, or a character of several bytes, inside
+    /// panicked on a byte index.
+    #[test]
+    fn odata_dates_with_odd_insides_are_not_dates() {
+        assert_eq!(odata_millis("/Date()/"), None);
+        assert_eq!(odata_millis("/Date(É3)/"), None);
+        assert_eq!(odata_millis("/Date(-5+0000)/"), Some(-5));
+        assert_eq!(
+            odata_millis("/Date(1501027200000+0000)/"),
+            Some(1_501_027_200_000)
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -378,17 +378,9 @@ impl Job<'_> {
             let table = self.fetch_lookup(name, lookup).await?;
             self.lookups.insert(name.clone(), table);
         }
-        let names: Vec<String> = m
-            .mapping
-            .source_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let (bound, _) = m
-            .mapping
-            .bind(&names)
-            .map_err(|e| SyncError::Config(format!("{}: {e}", m.origin)))?;
-        let mode = m.incremental.as_ref().map(|i| i.mode);
+        let mapper = PageMapper::new(m, &c.source)?;
+        let stop_at =
+            since.filter(|_| m.incremental.as_ref().map(|i| i.mode) == Some(IncrementalMode::Stop));
         let ascending = m.incremental.as_ref().is_some_and(|i| i.ascending);
         let start_page = match m.paging {
             Paging::Page { start, .. } => start,
@@ -415,39 +407,11 @@ impl Job<'_> {
             };
             server_start = server_start.or(date);
             let records = records(&body, &m.request.records, &what)?;
-            let mut orders = Vec::with_capacity(records.len());
-            let mut rejected = Vec::new();
-            let mut reached_watermark = false;
-            for rec in records {
-                ordinal += 1;
-                if m.skip.iter().any(|s| matches(rec, s)) {
-                    self.progress.skipped += 1;
-                    continue;
-                }
-                let texts: Vec<Option<String>> = names.iter().map(|n| self.text(rec, n)).collect();
-                match bound.map_record(&c.source, |slot| texts[slot].as_deref()) {
-                    Ok(mut o) => {
-                        if m.cancelled_when.iter().any(|s| matches(rec, s)) {
-                            o.status = Status::Cancelled;
-                        }
-                        if mode == Some(IncrementalMode::Stop)
-                            && let (Some(w), Some(u)) = (since, o.updated_at)
-                            && u < w
-                        {
-                            reached_watermark = true;
-                            continue;
-                        }
-                        max_seen = max_seen.max(o.updated_at);
-                        orders.push(o);
-                    }
-                    Err(fe) => rejected.push(Rejection {
-                        line: ordinal,
-                        field: fe.field.name().to_string(),
-                        value: fe.value,
-                        reason: format!("record {ordinal}: {}", fe.reason),
-                    }),
-                }
-            }
+            let page = mapper.map(records, &self.lookups, &mut ordinal, stop_at);
+            self.progress.skipped += page.skipped;
+            max_seen = max_seen.max(page.orders.iter().filter_map(|o| o.updated_at).max());
+            let reached_watermark = page.stale > 0;
+            let (orders, rejected) = (page.orders, page.rejected);
             let n_records = records.len();
             let p = &mut self.progress;
             p.pages += 1;
@@ -503,23 +467,6 @@ impl Job<'_> {
             })?;
         }
         Ok(watermark.or(before))
-    }
-
-    /// The text the mapping reads for source name `name` of a record.
-    fn text(&self, rec: &Value, name: &str) -> Option<String> {
-        if let Some((lookup, path)) = lookup_path(name) {
-            let id = at(rec, path).and_then(value_text)?;
-            return Some(
-                self.lookups
-                    .get(lookup)
-                    .and_then(|t| t.get(&id))
-                    .cloned()
-                    .unwrap_or(id),
-            );
-        }
-        at(rec, name)
-            .filter(|v| !(self.ctx.c.manifest.false_is_missing && *v == &Value::Bool(false)))
-            .and_then(value_text)
     }
 
     /// Fetches one page, logging in again once if the session ran out.
@@ -883,8 +830,125 @@ impl Ctx<'_> {
     }
 }
 
+/// What one page's records became.
+#[derive(Debug, Default)]
+pub struct MappedPage {
+    pub orders: Vec<WorkOrder>,
+    /// Records the mapping refused, each with its ordinal in the sync as its line.
+    pub rejected: Vec<Rejection>,
+    /// Records the manifest's `skip` leaves out.
+    pub skipped: u64,
+    /// Records changed before the watermark where the listing stops there: the sync ends with
+    /// this page.
+    pub stale: u64,
+}
+
+/// A manifest's mapping bound to the names it reads from a record: every page of a sync goes
+/// through one, record by record, with no IO.
+pub struct PageMapper<'m> {
+    manifest: &'m Manifest,
+    source: &'m str,
+    names: Vec<String>,
+    bound: crate::mapping::Bound<'m>,
+}
+
+impl<'m> PageMapper<'m> {
+    pub fn new(manifest: &'m Manifest, source: &'m str) -> Result<PageMapper<'m>, SyncError> {
+        let names: Vec<String> = manifest
+            .mapping
+            .source_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (bound, _) = manifest
+            .mapping
+            .bind(&names)
+            .map_err(|e| SyncError::Config(format!("{}: {e}", manifest.origin)))?;
+        Ok(PageMapper {
+            manifest,
+            source,
+            names,
+            bound,
+        })
+    }
+
+    /// Maps `records`; `ordinal` counts records across the sync's pages. With `stop_at` (an
+    /// incremental sync that stops at the watermark), an order changed before it is stale.
+    pub fn map(
+        &self,
+        records: &[Value],
+        lookups: &HashMap<String, HashMap<String, String>>,
+        ordinal: &mut u64,
+        stop_at: Option<DateTime<Utc>>,
+    ) -> MappedPage {
+        let m = self.manifest;
+        let mut page = MappedPage {
+            orders: Vec::with_capacity(records.len()),
+            ..MappedPage::default()
+        };
+        for rec in records {
+            *ordinal += 1;
+            if m.skip.iter().any(|s| matches(rec, s)) {
+                page.skipped += 1;
+                continue;
+            }
+            let texts: Vec<Option<String>> = self
+                .names
+                .iter()
+                .map(|n| self.text(rec, n, lookups))
+                .collect();
+            match self
+                .bound
+                .map_record(self.source, |slot| texts[slot].as_deref())
+            {
+                Ok(mut o) => {
+                    if m.cancelled_when.iter().any(|s| matches(rec, s)) {
+                        o.status = Status::Cancelled;
+                    }
+                    if let (Some(w), Some(u)) = (stop_at, o.updated_at)
+                        && u < w
+                    {
+                        page.stale += 1;
+                        continue;
+                    }
+                    page.orders.push(o);
+                }
+                Err(fe) => page.rejected.push(Rejection {
+                    line: *ordinal,
+                    field: fe.field.name().to_string(),
+                    value: fe.value,
+                    reason: format!("record {ordinal}: {}", fe.reason),
+                }),
+            }
+        }
+        page
+    }
+
+    /// The text the mapping reads for source name `name` of a record.
+    fn text(
+        &self,
+        rec: &Value,
+        name: &str,
+        lookups: &HashMap<String, HashMap<String, String>>,
+    ) -> Option<String> {
+        if let Some((lookup, path)) = lookup_path(name) {
+            let id = at(rec, path).and_then(value_text)?;
+            return Some(
+                lookups
+                    .get(lookup)
+                    .and_then(|t| t.get(&id))
+                    .cloned()
+                    .unwrap_or(id),
+            );
+        }
+        at(rec, name)
+            .filter(|v| !(self.manifest.false_is_missing && *v == &Value::Bool(false)))
+            .and_then(value_text)
+    }
+}
+
 /// The records of a reply: the list at `path`.
-fn records<'b>(body: &'b Value, path: &str, what: &str) -> Result<&'b [Value], SyncError> {
+pub fn records<'b>(body: &'b Value, path: &str, what: &str) -> Result<&'b [Value], SyncError> {
     match at(body, path) {
         Some(Value::Array(a)) => Ok(a),
         Some(Value::Null) | None if !path.is_empty() && body.is_object() => Err(SyncError::Reply(

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli_import;
 mod demo;
+mod fuzz_inputs;
 mod hoshin;
 mod http;
 mod import_props;
