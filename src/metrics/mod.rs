@@ -1091,7 +1091,10 @@ mod tests {
         assert!("weekly".parse::<Step>().is_err());
         // Weeks beyond u32's days are refused, not wrapped (or a panic in a debug build).
         assert!("613566757w".parse::<Step>().is_err());
-        assert_eq!("613566756w".parse::<Step>().unwrap(), Step::Days(4_294_967_292));
+        assert_eq!(
+            "613566756w".parse::<Step>().unwrap(),
+            Step::Days(4_294_967_292)
+        );
     }
 
     #[test]

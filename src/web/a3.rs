@@ -40,7 +40,9 @@ impl From<A3Error> for AppError {
                     _ => unreachable!(),
                 };
             }
-            _ => StatusCode::BAD_REQUEST,
+            // What the A3's rules refuse (docs/reliability.md: 400 is for what the document
+            // already says is wrong).
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         AppError {
             status,
@@ -721,7 +723,7 @@ pub struct StartBody {
     #[serde(default)]
     pub code: Option<String>,
     /// Started from an action (its number).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::whole_opt")]
     pub action: Option<i64>,
 }
 
@@ -740,7 +742,8 @@ pub async fn api_start(
     let who = api_writer(&state, &headers)?;
     let b: StartBody = json_body(body)?;
     let asset = b.asset.filter(|a| !a.trim().is_empty());
-    let origin = match (&asset, &b.code, b.action) {
+    let code = b.code.filter(|c| !c.trim().is_empty());
+    let origin = match (&asset, &code, b.action) {
         (Some(a), _, _) => Origin::Asset { asset: a.clone() },
         (None, Some(c), _) => Origin::FailureCode { code: c.clone() },
         (None, None, Some(x)) => Origin::Action { action: x },
@@ -769,6 +772,7 @@ pub async fn api_start(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TargetBody {
     /// A metric key of docs/metrics.md, or an asset metric key.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub metric: String,
     #[serde(default)]
     pub asset: String,
@@ -780,6 +784,8 @@ pub struct TargetBody {
     pub value: f64,
     #[schema(format = Date)]
     pub by: String,
+    #[schema(minimum = 7, maximum = 365)]
+    #[serde(deserialize_with = "super::params::whole_u32")]
     pub window_days: u32,
 }
 
@@ -837,6 +843,11 @@ pub async fn api_edit(
             target: match b.target {
                 None => None,
                 Some(None) => Some(Default::default()),
+                Some(Some(t)) if t.metric.trim().is_empty() => {
+                    return Err(AppError::bad_request(
+                        "target.metric is required (send `\"target\": null` to clear the target)",
+                    ));
+                }
                 Some(Some(t)) => Some(TargetDraft {
                     metric: t.metric,
                     asset: t.asset,

@@ -96,6 +96,9 @@ fn apply(state: &AppState, id: i64, f: &ActionOpForm, who: &str) -> Result<Strin
                 due: f.due.clone(),
                 orders: f.orders.clone(),
             })?,
+            "status" if f.status.trim().is_empty() => {
+                return Err(AppError::unprocessable("status is required to set the status"));
+            }
             "status" => a.set_status(id, ActionStatus::parse(&f.status)?)?,
             "escalate" => return Ok(a.escalate(id, &f.reason)?),
             "hand_back" => return Ok(a.hand_back(id, &f.note)?),
@@ -549,6 +552,7 @@ pub struct ActionOpBody {
     pub owner: Option<String>,
     pub due: Option<String>,
     pub orders: Option<Vec<String>>,
+    #[schema(pattern = "^(open|doing|done)$")]
     pub status: Option<String>,
     pub reason: Option<String>,
     pub note: Option<String>,
@@ -559,6 +563,7 @@ pub struct ActionOpBody {
     (status = 200, description = "The action after the change", body = ActionBody),
     (status = 400, description = "A missing reason, a bad field or operation", body = ErrorBody),
     (status = 404, description = "No such action", body = ErrorBody),
+    (status = 409, description = "Done, not escalated here, or the top tier", body = ErrorBody),
 ))]
 pub async fn api_op(
     State(state): State<AppState>,

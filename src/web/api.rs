@@ -123,6 +123,7 @@ pub struct TrendBody {
 #[utoipa::path(get, path = "/api/v1/trend", params(TrendParamsDoc), responses(
     (status = 200, description = "The series", body = TrendBody),
     (status = 400, description = "An unknown metric, a bad date or step", body = ErrorBody),
+    (status = 422, description = "`from` after `to`, or more points than a trend has", body = ErrorBody),
 ))]
 pub async fn trend(
     State(state): State<AppState>,
@@ -162,10 +163,11 @@ pub struct OrdersBody {
     ("site" = Option<String>, Query), ("area" = Option<String>, Query), ("crew" = Option<String>, Query),
     ("status" = Option<String>, Query, description = "Comma-separated statuses"),
     ("kind" = Option<String>, Query, description = "Comma-separated kinds"),
-    ("open" = Option<bool>, Query), ("overdue" = Option<bool>, Query),
+    ("open" = Option<String>, Query, description = "Only open orders: true or false", pattern = "^(1|true|on|yes|0|false|off|no)$"),
+    ("overdue" = Option<String>, Query, description = "Only overdue orders: true or false", pattern = "^(1|true|on|yes|0|false|off|no)$"),
     ("sort" = Option<String>, Query, description = "age, due, priority, created or id", pattern = "^(age|due|priority|created|id)$"),
     ("dir" = Option<String>, Query, description = "asc or desc", pattern = "^(asc|desc)$"),
-    ("page" = Option<u64>, Query, description = "From 1", minimum = 1),
+    ("page" = Option<u32>, Query, description = "From 1", minimum = 1, maximum = 1_000_000),
     ("per_page" = Option<u32>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
 ), responses(
     (status = 200, description = "A page of orders", body = OrdersBody),

@@ -491,7 +491,8 @@ pub struct AssetDetail {
     pub asset: AssetStats,
     /// The sums of its orders by failure code, over the window.
     pub failure_codes: Vec<(String, Sums)>,
-    pub open_orders: Vec<OrderRow>,
+    /// Its open orders (`open_orders` is their number, with the asset's other numbers).
+    pub open_order_list: Vec<OrderRow>,
     /// Its orders created in the last 365 days, oldest first.
     pub year: Vec<OrderRow>,
 }
@@ -527,7 +528,7 @@ fn detail(state: &AppState, id: &str, p: &AssetParams) -> Result<AssetDetail, Ap
         window_days: r.window_days,
         asset,
         failure_codes: r.assets.codes,
-        open_orders,
+        open_order_list: open_orders,
         year,
     })
 }
@@ -645,10 +646,10 @@ pub async fn asset_page(
                 }
             }
             div class="panel" {
-                h2 { "Open orders " span class="count" { "(" (d.open_orders.len()) ")" } }
-                @if d.open_orders.is_empty() { p class="empty" { "None." } } @else {
+                h2 { "Open orders " span class="count" { "(" (d.open_order_list.len()) ")" } }
+                @if d.open_order_list.is_empty() { p class="empty" { "None." } } @else {
                     table class="orders compact" { tbody {
-                        @for o in &d.open_orders {
+                        @for o in &d.open_order_list {
                             tr class={"p" (o.priority)} {
                                 td class="prio" { "P" (o.priority) }
                                 td class="what" { (order_link(cfg, &o.source, &o.id)) " " span class="title" { (o.title) } " · " (o.kind) }

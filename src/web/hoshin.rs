@@ -41,7 +41,7 @@ impl From<HoshinError> for AppError {
                     _ => unreachable!(),
                 };
             }
-            _ => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         AppError {
             status,
@@ -796,9 +796,9 @@ pub struct StepBody {
     pub cause: String,
     #[serde(default)]
     pub countermeasure: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::whole_opt")]
     pub action: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::params::whole_opt")]
     pub a3: Option<i64>,
 }
 
@@ -825,7 +825,8 @@ pub async fn api_step(
     let b: StepBody = json_body(body)?;
     let num = |v: Option<f64>, field: &str| {
         v.map(|x| x.to_string())
-            .ok_or_else(|| AppError::bad_request(format!("{field} is required")))
+            // Which fields an operation needs the document leaves to the text.
+            .ok_or_else(|| AppError::unprocessable(format!("{field} is required")))
     };
     let st = state.clone();
     let v = blocking(move || {
@@ -836,7 +837,9 @@ pub async fn api_step(
             }
             "deploy" => {
                 if b.boards.is_empty() {
-                    return Err(AppError::bad_request("boards: name at least one board"));
+                    return Err(AppError::unprocessable(
+                        "boards: name at least one board to deploy to",
+                    ));
                 }
                 deploy(&st, &who, id, &b.boards)?;
             }

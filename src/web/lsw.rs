@@ -34,9 +34,13 @@ impl From<LswError> for AppError {
                 status: StatusCode::NOT_FOUND,
                 message: e.to_string(),
             },
+            LswError::NameTaken(_) | LswError::Paused(_) => AppError {
+                status: StatusCode::CONFLICT,
+                message: e.to_string(),
+            },
             LswError::Store(s) => s.into(),
             LswError::Action(a) => a.into(),
-            other => AppError::bad_request(other.to_string()),
+            other => AppError::unprocessable(other.to_string()),
         }
     }
 }
@@ -882,6 +886,7 @@ pub struct LswParams {
 #[utoipa::path(get, path = "/api/v1/lsw", params(LswParams), responses(
     (status = 200, description = "The standard-work chart", body = LswBody),
     (status = 400, description = "A bad date or range", body = ErrorBody),
+    (status = 422, description = "`to` before `from`, or more than 366 days after it", body = ErrorBody),
 ))]
 pub async fn api_chart(
     State(state): State<AppState>,
@@ -899,7 +904,7 @@ pub async fn api_chart(
         None => from + Duration::days(6),
     };
     if to < from || (to - from).num_days() > 366 {
-        return Err(AppError::bad_request(format!(
+        return Err(AppError::unprocessable(format!(
             "to: {to} must be on or after from ({from}) and at most 366 days after it"
         ))
         .into());
@@ -907,7 +912,11 @@ pub async fn api_chart(
     let person = match p.person.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(v) => Some(
             id_of("a leader", v)
-                .map_err(|e| AppError::bad_request(format!("person: {}", e.message)))?,
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    AppError::bad_request(format!("person: `{v}` is not a leader number"))
+                })?,
         ),
         None => None,
     };
@@ -980,13 +989,29 @@ pub async fn api_routines(State(state): State<AppState>) -> Result<Json<Vec<Rout
 }
 
 /// A JSON body's field as text: a string, a number or a boolean; absent or null is empty.
+/// A text field of a JSON body, as the form's text.
 fn json_text(v: &serde_json::Value, k: &str) -> Result<String, AppError> {
     match v.get(k) {
         None | Some(serde_json::Value::Null) => Ok(String::new()),
         Some(serde_json::Value::String(s)) => Ok(s.clone()),
-        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
         Some(other) => Err(AppError::bad_request(format!(
-            "{k}: `{other}` must be a string or a number"
+            "{k}: `{other}` must be a string"
+        ))),
+    }
+}
+
+/// A number field of a JSON body (a leader's number, hours), as the form's text.
+fn json_number(v: &serde_json::Value, k: &str) -> Result<String, AppError> {
+    match v.get(k) {
+        None | Some(serde_json::Value::Null) => Ok(String::new()),
+        Some(serde_json::Value::Number(n)) => Ok(match n.as_f64() {
+            Some(f) if n.as_i64().is_none() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                (f as i64).to_string()
+            }
+            _ => n.to_string(),
+        }),
+        Some(other) => Err(AppError::bad_request(format!(
+            "{k}: `{other}` must be a number"
         ))),
     }
 }
@@ -1081,6 +1106,7 @@ fn leader_of_json(v: &serde_json::Value) -> Result<LeaderDraft, AppError> {
     (status = 400, description = "A missing or bad field, named", body = ErrorBody),
     (status = 401, description = "No login or API token", body = ErrorBody),
     (status = 403, description = "The board is read-only", body = ErrorBody),
+    (status = 409, description = "A leader of that name exists", body = ErrorBody),
 ))]
 pub async fn api_leader_create(
     State(state): State<AppState>,
@@ -1108,6 +1134,7 @@ pub async fn api_leader_create(
     (status = 401, description = "No login or API token", body = ErrorBody),
     (status = 403, description = "The board is read-only", body = ErrorBody),
     (status = 404, description = "No such leader", body = ErrorBody),
+    (status = 409, description = "A leader of that name exists", body = ErrorBody),
 ))]
 pub async fn api_leader_edit(
     State(state): State<AppState>,
@@ -1164,7 +1191,7 @@ fn routine_of_json(v: &serde_json::Value) -> Result<RoutineDraft, AppError> {
                 match i {
                     serde_json::Value::String(s) if !s.contains('\n') => lines.push(s.clone()),
                     other => {
-                        return Err(AppError::bad_request(format!(
+                        return Err(AppError::unprocessable(format!(
                             "items: `{other}` must be one line of text"
                         )));
                     }
@@ -1179,16 +1206,16 @@ fn routine_of_json(v: &serde_json::Value) -> Result<RoutineDraft, AppError> {
         }
     };
     Ok(RoutineDraft {
-        leader: json_text(v, "leader")?,
+        leader: json_number(v, "leader")?,
         title: json_text(v, "title")?,
         kind: json_text(v, "kind")?,
         board: json_text(v, "board")?,
         cadence: json_text(v, "cadence")?,
-        window_hours: json_text(v, "window_hours")?,
-        grace_hours: json_text(v, "grace_hours")?,
+        window_hours: json_number(v, "window_hours")?,
+        grace_hours: json_number(v, "grace_hours")?,
         items,
         active: json_bool(v, "active")?,
-        route: json_text(v, "route")?,
+        route: json_number(v, "route")?,
     })
 }
 

@@ -112,9 +112,19 @@ pub struct AppError {
 }
 
 impl AppError {
+    /// A request that does not parse, or breaks what the API's document says (400).
     pub fn bad_request(message: impl Into<String>) -> AppError {
         AppError {
             status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// A request the document admits that a rule refuses: a leader that does not exist, a
+    /// range that ends before it starts, a day the safety cross does not reach (422).
+    pub fn unprocessable(message: impl Into<String>) -> AppError {
+        AppError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
             message: message.into(),
         }
     }
@@ -132,14 +142,15 @@ impl AppError {
 impl From<MetricsError> for AppError {
     fn from(e: MetricsError) -> AppError {
         match e {
+            // Ranges the document cannot state: from after to, more points than a trend has.
+            MetricsError::BadRange { .. }
+            | MetricsError::TooManyPoints { .. }
+            | MetricsError::UnknownCode(_)
+            | MetricsError::UnknownAsset(_) => AppError::unprocessable(e.to_string()),
             MetricsError::UnknownCrew { .. }
             | MetricsError::UnknownMetric(..)
             | MetricsError::BadStep(_)
-            | MetricsError::BadRange { .. }
-            | MetricsError::TooManyPoints { .. }
             | MetricsError::BadWindow
-            | MetricsError::UnknownAsset(_)
-            | MetricsError::UnknownCode(_)
             | MetricsError::BadTechnicians { .. } => AppError::bad_request(e.to_string()),
             MetricsError::Store(s) => s.into(),
             other => AppError::internal(other.to_string()),
@@ -156,7 +167,17 @@ impl From<crate::actions::ActionError> for AppError {
                 message: e.to_string(),
             },
             ActionError::Store(s) => s.into(),
-            other => AppError::bad_request(other.to_string()),
+            // Named in the document (the boards are listed there): a bad request.
+            ActionError::UnknownBoard(_) | ActionError::BadStatus(_) | ActionError::BadDate(_) => {
+                AppError::bad_request(e.to_string())
+            }
+            ActionError::TopTier(_) | ActionError::NotEscalated(_) | ActionError::Done(_) => {
+                AppError {
+                    status: StatusCode::CONFLICT,
+                    message: e.to_string(),
+                }
+            }
+            other => AppError::unprocessable(other.to_string()),
         }
     }
 }

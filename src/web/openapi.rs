@@ -303,6 +303,10 @@ fn exact(doc: &mut Value, names: &Names<'_>) {
                             "Not logged in and no API token (`Authorization: Bearer <GEMBA_API_TOKEN>`)",
                         ),
                         ("403", "The login may not write this"),
+                        (
+                            "422",
+                            "A rule refuses what the document admits (named in the error)",
+                        ),
                     ] {
                         if responses.get(code).is_none() {
                             responses[code] = error_response(what);
@@ -323,6 +327,14 @@ fn exact(doc: &mut Value, names: &Names<'_>) {
             {
                 property["enum"] = values;
             }
+        }
+        if let Some(items) = doc
+            .pointer_mut(&format!(
+                "/components/schemas/{name}/properties/boards/items"
+            ))
+            .filter(|p| p["type"] == "string")
+        {
+            items["enum"] = json!(names.board);
         }
     }
 }

@@ -64,8 +64,8 @@ pub async fn orders_page(
                 option value="" { "any" }
                 @for pr in Problem::ALL { option value=(pr.key()) selected[q.quality == Some(pr)] { (pr.label()) } }
             } }
-            label { input type="checkbox" name="open" value="1" checked[flag(&p.open)]; " open only" }
-            label { input type="checkbox" name="overdue" value="1" checked[flag(&p.overdue)]; " overdue only" }
+            label { input type="checkbox" name="open" value="1" checked[flag("open", &p.open).unwrap_or_default()]; " open only" }
+            label { input type="checkbox" name="overdue" value="1" checked[flag("overdue", &p.overdue).unwrap_or_default()]; " overdue only" }
             button type="submit" { "Filter" }
             a class="download" href={"/orders.csv?" (without(&["page"]))} { "Download CSV" }
         }

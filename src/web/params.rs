@@ -203,13 +203,7 @@ pub fn parse_trend_query(state: &AppState, raw: Option<&str>) -> Result<TrendPar
         .transpose()?
         .unwrap_or(to - Duration::weeks(52));
     let every = one("every").unwrap_or_else(|| "7d".into());
-    let window_days = one("window_days")
-        .map(|v| {
-            v.parse::<u32>().map_err(|_| {
-                AppError::bad_request(format!("window_days: `{v}` is not a whole number of days"))
-            })
-        })
-        .transpose()?;
+    let window_days = parse_window(&one("window_days"))?;
     Ok(TrendParams {
         metrics,
         scopes,
@@ -253,8 +247,42 @@ pub struct OrdersParams {
     pub per_page: Option<usize>,
 }
 
-pub fn flag(v: &Option<String>) -> bool {
-    matches!(v.as_deref(), Some("1" | "true" | "on" | "yes"))
+/// A whole number in a JSON body, written `491` or `491.0` (JSON Schema's integers include
+/// both; serde's `i64` takes only the first).
+pub fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("`{n}` is not a whole number")))
+}
+
+/// As [`whole`], for a count that cannot be negative or beyond u32.
+pub fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = whole(d)?;
+    u32::try_from(n).map_err(|_| serde::de::Error::custom(format!("`{n}` is out of range")))
+}
+
+/// As [`whole`], for a number that may be left out.
+pub fn whole_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
+/// A yes/no parameter: `1`, `true`, `on` or `yes`; `0`, `false`, `off` or `no`; absent is no.
+/// Anything else is a 400 (it used to read as no).
+pub fn flag(name: &str, v: &Option<String>) -> Result<bool, AppError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("" | "0" | "false" | "off" | "no") => Ok(false),
+        Some("1" | "true" | "on" | "yes") => Ok(true),
+        Some(o) => Err(AppError::bad_request(format!(
+            "{name}: `{o}` is not yes or no; use true or false"
+        ))),
+    }
 }
 
 pub fn list<T: std::str::FromStr<Err = String>>(
@@ -275,6 +303,8 @@ pub fn list<T: std::str::FromStr<Err = String>>(
 
 pub const PER_PAGE: usize = 50;
 pub const MAX_PER_PAGE: usize = 1000;
+/// A million pages of a thousand: more than any store holds.
+pub const MAX_PAGE: usize = 1_000_000;
 
 impl OrdersParams {
     pub fn query(&self, state: &AppState, paged: bool) -> Result<OrderQuery, AppError> {
@@ -291,8 +321,8 @@ impl OrdersParams {
             )));
         }
         let page = self.page.unwrap_or(1);
-        if page == 0 {
-            return Err(AppError::bad_request("page starts at 1"));
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(AppError::bad_request(format!("page: from 1 to {MAX_PAGE}")));
         }
         let descending = match self.dir.as_deref() {
             None | Some("") | Some("asc") => false,
@@ -307,8 +337,8 @@ impl OrdersParams {
             scope,
             statuses: list::<Status>("status", &self.status)?,
             kinds: list::<Kind>("kind", &self.kind)?,
-            open: flag(&self.open),
-            overdue: flag(&self.overdue),
+            open: flag("open", &self.open)?,
+            overdue: flag("overdue", &self.overdue)?,
             quality: match self.quality.as_deref() {
                 None | Some("") => None,
                 Some(q) => Some(

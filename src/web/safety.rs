@@ -17,7 +17,13 @@ use crate::safety::{self, DayMark, Mark, SafetyError, ShownDay};
 
 impl From<SafetyError> for AppError {
     fn from(e: SafetyError) -> AppError {
-        AppError::bad_request(e.to_string())
+        match e {
+            // The day's window and the note a case needs: rules the document cannot state.
+            SafetyError::Future { .. }
+            | SafetyError::TooOld { .. }
+            | SafetyError::NoteNeeded(_) => AppError::unprocessable(e.to_string()),
+            _ => AppError::bad_request(e.to_string()),
+        }
     }
 }
 

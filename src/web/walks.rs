@@ -39,7 +39,7 @@ impl From<WalkError> for AppError {
                     _ => unreachable!(),
                 };
             }
-            _ => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         AppError {
             status,
@@ -508,6 +508,7 @@ pub struct RouteBody {
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
     /// The leader who walks it (a number).
+    #[serde(deserialize_with = "super::params::whole")]
     pub leader: i64,
     /// 1 to 20 stops, in order.
     pub stops: Vec<crate::walks::Stop>,
@@ -528,7 +529,7 @@ async fn api_save_route(
     let who = api_writer(&state, &headers)?;
     let b: RouteBody = json_body(body)?;
     if b.questions.iter().any(|q| q.contains('\n')) {
-        return Err(AppError::bad_request("questions: each is one line").into());
+        return Err(AppError::unprocessable("questions: each is one line").into());
     }
     let d = RouteDraft {
         title: b.title,
@@ -628,6 +629,7 @@ fn walk_body(w: Walk) -> WalkBody {
 #[utoipa::path(get, path = "/api/v1/walks", params(WalksParams), responses(
     (status = 200, description = "The walks", body = Vec<WalkBody>),
     (status = 400, description = "A bad date", body = ErrorBody),
+    (status = 422, description = "`to` before `from`", body = ErrorBody),
 ))]
 pub async fn api_walks(
     State(state): State<AppState>,
@@ -644,7 +646,7 @@ pub async fn api_walks(
         None => today,
     };
     if to < from {
-        return Err(AppError::bad_request(format!("to: {to} is before from ({from})")).into());
+        return Err(AppError::unprocessable(format!("to: {to} is before from ({from})")).into());
     }
     let (start, end) = crate::lsw::day_range(tz, from, to);
     let st = state.clone();
@@ -676,6 +678,7 @@ pub async fn api_walk(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StartBody {
     /// The route's number.
+    #[serde(deserialize_with = "super::params::whole")]
     pub route: i64,
 }
 

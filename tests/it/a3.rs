@@ -247,7 +247,7 @@ async fn an_a3_is_started_filled_and_its_countermeasure_is_on_the_board() {
     ];
     for (body, field) in bad {
         let (st, e) = post_json(&s, &format!("/api/v1/a3/{id}"), body.clone()).await;
-        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(
             e["error"].as_str().unwrap_or_default().contains(field),
             "{body}: {e}"
@@ -259,7 +259,7 @@ async fn an_a3_is_started_filled_and_its_countermeasure_is_on_the_board() {
         json!({"title": "x", "board": "plant", "owner": "y", "asset": "NOPE-1"}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"].as_str().unwrap().starts_with("asset:"), "{e}");
     // Closed, it takes no more countermeasures until its stage is set back.
     let (st, _) = post_json(&s, &format!("/api/v1/a3/{id}"), json!({"stage": "closed"})).await;

@@ -112,7 +112,7 @@ async fn an_action_is_raised_escalated_handed_back_and_resolved_with_its_history
     let (status, _, body) = c
         .post(&op, &[("csrf", &csrf), ("op", "escalate"), ("reason", " ")])
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("reason is required"), "{body}");
     let (status, location, _) = c
         .post(
@@ -228,16 +228,32 @@ async fn writes_need_the_page_token_and_bad_input_is_a_400() {
         "nothing was written"
     );
 
-    for (field, value, says) in [
-        ("due", "soon", "due: `soon` is not a date"),
-        ("board", "crew:Nobody", "no board `crew:Nobody`"),
-        ("owner", "", "owner is required"),
+    for (field, value, says, want) in [
+        // What does not read is a 400; what the rules refuse, a 422.
+        (
+            "due",
+            "soon",
+            "due: `soon` is not a date",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "board",
+            "crew:Nobody",
+            "no board `crew:Nobody`",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "owner",
+            "",
+            "owner is required",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let mut f: Vec<(&str, &str)> = form("").into_iter().filter(|(k, _)| *k != field).collect();
         f[0].1 = &csrf;
         f.push((field, value));
         let (status, _, body) = c.post("/actions", &f).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}");
+        assert_eq!(status, want, "{field}");
         assert!(body.contains(says), "{field}: {body}");
     }
     let (status, _, _) = c
@@ -283,7 +299,7 @@ async fn the_json_api_raises_and_escalates_actions() {
             .send()
     };
     let r = op(json!({"op": "escalate"})).await.unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"], "reason is required");
     let r = op(json!({"op": "escalate", "reason": "safety, needs the area"}))

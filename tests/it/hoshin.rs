@@ -154,7 +154,7 @@ async fn baselines_and_actuals_equal_the_trend_and_the_plan_glides() {
         json!({"op": "plan", "month": ym(horizon + Months::new(1)), "value": 50}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"].as_str().unwrap().starts_with("month:"), "{e}");
     for (body, field) in [
         (
@@ -175,7 +175,7 @@ async fn baselines_and_actuals_equal_the_trend_and_the_plan_glides() {
         ),
     ] {
         let (st, e) = post(&s, "/api/v1/objectives", "", body.clone()).await;
-        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(
             e["error"].as_str().unwrap_or_default().starts_with(field),
             "{body}: {e}"
@@ -259,7 +259,7 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
     .await;
     assert_eq!(
         st,
-        StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "a crew is two tiers below the plant: {e}"
     );
 
@@ -300,7 +300,11 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
     .await;
     assert_eq!(st, StatusCode::OK);
     let (st, e) = step(pack, json!({"op": "return"})).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "a return needs a comment: {e}");
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a return needs a comment: {e}"
+    );
     assert!(e["error"].as_str().unwrap().starts_with("comment"));
     let (st, v) = step(
         pack,
@@ -396,14 +400,14 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
         json!({"op": "gap", "month": start, "cause": "", "countermeasure": "x"}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"].as_str().unwrap().starts_with("cause"));
     let (st, e) = step(
         id,
         json!({"op": "gap", "month": start, "cause": "a", "countermeasure": "b", "a3": 99}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"].as_str().unwrap().starts_with("a3:"), "{e}");
     let (st, v) = step(id, json!({"op": "gap", "month": start, "cause": "burst of breakdowns", "countermeasure": "A3 on the compressors"})).await;
     assert_eq!(st, StatusCode::OK);
@@ -417,7 +421,7 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let (st, e) = post(&s, "/api/v1/hoshin/reviews", &cookie, json!({"board": "plant", "month": start, "held_on": today().to_string(), "attendees": "Ana", "items": {"999": {"status": "on track"}}})).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         e["error"]
             .as_str()
@@ -426,7 +430,7 @@ async fn catchball_proposes_returns_and_agrees_and_only_the_parent_s_leader_deci
         "{e}"
     );
     let (st, e) = post(&s, "/api/v1/hoshin/reviews", &cookie, json!({"board": "plant", "month": "March", "held_on": today().to_string(), "attendees": "Ana"})).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(e["error"].as_str().unwrap().starts_with("month:"), "{e}");
     let reviews = s.json("/api/v1/hoshin/reviews").await;
     assert_eq!(reviews[0]["items"][id.to_string()]["status"], "at risk");

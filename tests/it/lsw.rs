@@ -118,7 +118,8 @@ async fn routines_are_set_up_checked_off_and_charted_with_the_demo_history() {
         json!({"name": "<script>alert(1)</script> kim", "role": "x", "board": "plant"}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    // The name is taken (names are compared without case).
+    assert_eq!(st, StatusCode::CONFLICT);
     assert!(e["error"].as_str().unwrap().starts_with("name:"), "{e}");
     let routine = |over: Value| {
         let mut base = json!({
@@ -143,7 +144,7 @@ async fn routines_are_set_up_checked_off_and_charted_with_the_demo_history() {
         (json!({"title": " "}), "title"),
     ] {
         let (st, e) = post_json(&s, "/api/v1/routines", routine(over.clone())).await;
-        assert_eq!(st, StatusCode::BAD_REQUEST, "{over}: {e}");
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{over}: {e}");
         let msg = e["error"].as_str().unwrap();
         assert!(msg.starts_with(field), "{over}: {msg}");
     }
@@ -242,7 +243,7 @@ async fn routines_are_set_up_checked_off_and_charted_with_the_demo_history() {
         json!({"items": [{"ok": true, "raise": true}]}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     let (st, _) = post_json(&s, "/api/v1/routines/99999/completions", json!({})).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 

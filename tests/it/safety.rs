@@ -160,32 +160,39 @@ async fn a_day_is_marked_on_the_board_rolls_up_to_the_area_and_bad_marks_store_n
     let other = json_of(&s, "/api/v1/safety?board=area:Utilities").await;
     assert!(day_of(&other, day).is_none_or(|d| d["worst"] != "first_aid"));
 
-    // Bad marks: each a 400 naming the field; nothing is stored.
+    // Bad marks: each refused naming the field (400 when it does not read, 422 when a rule
+    // refuses it); nothing is stored.
     let before = json_of(&s, "/api/v1/safety?board=crew:Utilities").await;
-    for (body, field) in [
+    for (body, field, want) in [
         (
             json!({"board": "crew:Utilities", "date": day.to_string(), "mark": "fine"}),
             "mark: `fine`",
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"board": "crew:Utilities", "date": (day + Duration::days(1)).to_string(), "mark": "safe"}),
             "is in the future",
+            StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             json!({"board": "crew:Utilities", "date": "yesterday", "mark": "safe"}),
             "date: `yesterday`",
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"board": "crew:Nobody", "date": day.to_string(), "mark": "safe"}),
             "no board `crew:Nobody`",
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"board": "crew:Utilities", "date": day.to_string(), "mark": "lost_time"}),
             "needs a note",
+            StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             json!({"board": "crew:Utilities", "date": day.to_string(), "mark": 3}),
             "mark: `3` must be a string",
+            StatusCode::BAD_REQUEST,
         ),
     ] {
         let r = client()
@@ -194,7 +201,7 @@ async fn a_day_is_marked_on_the_board_rolls_up_to_the_area_and_bad_marks_store_n
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.status(), want, "{body}");
         let e: Value = r.json().await.unwrap();
         assert!(e["error"].as_str().unwrap().contains(field), "{body}: {e}");
     }
