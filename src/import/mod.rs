@@ -1027,15 +1027,7 @@ fn read_chunks(
         if ranges.is_empty() {
             return;
         }
-        let parsed = parse_chunk(
-            bytes,
-            &ranges,
-            gaps,
-            file.delimiter,
-            &schema,
-            &lines,
-            &widths,
-        );
+        let parsed = parse_chunk(bytes, &ranges, gaps, file.delimiter, &schema, &lines);
         let chunk = parsed.map_err(|e| match e {
             ChunkError::NotUtf8(reason) => ImportError::NotCsv {
                 path: path.to_path_buf(),
@@ -1072,7 +1064,6 @@ fn parse_chunk(
     delimiter: u8,
     schema: &SchemaRef,
     lines: &[u64],
-    widths: &[u32],
 ) -> Result<Vec<StringChunked>, ChunkError> {
     let (first, last) = (ranges[0].0, ranges[ranges.len() - 1].1);
     check_utf8(bytes, first, last, lines[0]).map_err(ChunkError::NotUtf8)?;
@@ -1103,27 +1094,26 @@ fn parse_chunk(
                 .with_missing_is_null(true)
         })
         .into_reader_with_file_handle(Cursor::new(text))
-        .finish()
-        .map_err(|e| {
-            ChunkError::Parse(polars_parse_message(
-                &e.to_string(),
-                Records {
-                    bytes,
-                    ranges,
-                    delimiter,
-                    lines,
-                    widths,
-                },
-                schema.len(),
-            ))
-        })?;
-    if frame.height() != lines.len() {
-        return Err(ChunkError::Parse(format!(
-            "polars read {} rows where the tokenizer found {} records; please report this file",
-            frame.height(),
-            lines.len()
-        )));
-    }
+        .finish();
+    // The tokenizer decides where records are. Polars reads a `"` inside an unquoted value as
+    // the start of a quoted one, so on such a run it fails or finds other rows; then the run's
+    // columns are built from the tokenizer's own fields. The outcome is the same whatever runs
+    // the file is cut into; only a quoted value never closed fails the file.
+    let frame = match frame {
+        Ok(f) if f.height() == lines.len() => f,
+        _ => {
+            if let Some(i) = ranges
+                .iter()
+                .position(|&(a, b)| ends_in_quotes(&bytes[a..b], delimiter))
+            {
+                return Err(ChunkError::Parse(format!(
+                    "a quoted value is not closed (a `\"` opened and never closed, or not doubled inside quotes); look at the record that starts on line {}",
+                    lines[i]
+                )));
+            }
+            return Ok(columns_of_records(bytes, ranges, delimiter, schema));
+        }
+    };
     frame
         .columns()
         .iter()
@@ -1132,48 +1122,39 @@ fn parse_chunk(
         .map_err(|e| ChunkError::Parse(e.to_string()))
 }
 
-/// The records of a chunk polars could not parse, as the tokenizer found them.
-struct Records<'a> {
-    bytes: &'a [u8],
-    ranges: &'a [(usize, usize)],
+/// The text columns of the records at `ranges` as the tokenizer reads them: a value per header
+/// column, null where a record is short or a value empty (as polars gives them).
+fn columns_of_records(
+    bytes: &[u8],
+    ranges: &[(usize, usize)],
     delimiter: u8,
-    lines: &'a [u64],
-    widths: &'a [u32],
+    schema: &SchemaRef,
+) -> Vec<StringChunked> {
+    let width = schema.len();
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(ranges.len()); width];
+    let mut record = csv::ByteRecord::new();
+    for &(a, b) in ranges {
+        let mut rdr = reader(Cursor::new(&bytes[a..b]), delimiter);
+        let read = rdr.read_byte_record(&mut record).unwrap_or(false);
+        for (i, column) in values.iter_mut().enumerate() {
+            let field = if read { record.get(i) } else { None };
+            column.push(
+                field
+                    .filter(|f| !f.is_empty())
+                    .map(|f| String::from_utf8_lossy(f).into_owned()),
+            );
+        }
+    }
+    schema
+        .iter_names()
+        .zip(values)
+        .map(|(name, column)| StringChunked::from_iter_options(name.clone(), column.into_iter()))
+        .collect()
 }
 
-/// What went wrong, and the line to look at. Polars' own message counts bytes and rows within
-/// the chunk it was given, which says nothing to a person and changes with the chunk size, so
-/// the message names the first record with a stray quote (the usual cause: polars reads a `"`
-/// inside an unquoted value as the start of a quoted one), else the first record of another
-/// width than the header.
-fn polars_parse_message(e: &str, r: Records<'_>, header_width: usize) -> String {
-    let stray = r
-        .ranges
-        .iter()
-        .position(|&(a, b)| stray_quote(&r.bytes[a..b], r.delimiter));
-    if let Some(i) = stray {
-        return format!(
-            "a `\"` inside a value that is not quoted, or a quoted value not closed; look at the record that starts on line {}",
-            r.lines[i]
-        );
-    }
-    let gist = if e.contains("not properly escaped") {
-        "a quoted value is not closed (a `\"` opened and never closed, or not doubled inside quotes)"
-    } else {
-        "the records could not be read"
-    };
-    match r.widths.iter().position(|&w| w as usize != header_width) {
-        Some(i) => format!(
-            "{gist}; look at the record that starts on line {}",
-            r.lines[i]
-        ),
-        None => gist.to_string(),
-    }
-}
-
-/// A `"` where RFC 4180 has none: inside a value that did not start with one, after the quote
-/// that closes a value, or a quoted value never closed.
-fn stray_quote(record: &[u8], delimiter: u8) -> bool {
+/// A record that ends inside a quoted value: a `"` opened a value and nothing closed it (the
+/// tokenizer then reads the rest of the file as that value).
+fn ends_in_quotes(record: &[u8], delimiter: u8) -> bool {
     let (mut quoted, mut field_start, mut i) = (false, true, 0);
     while i < record.len() {
         let b = record[i];
@@ -1184,16 +1165,8 @@ fn stray_quote(record: &[u8], delimiter: u8) -> bool {
                     continue;
                 }
                 quoted = false;
-                if !matches!(record.get(i + 1), None | Some(b'\n' | b'\r'))
-                    && record.get(i + 1) != Some(&delimiter)
-                {
-                    return true;
-                }
             }
-        } else if b == b'"' {
-            if !field_start {
-                return true;
-            }
+        } else if b == b'"' && field_start {
             quoted = true;
         }
         field_start = !quoted && (b == delimiter || b == b'\n');
@@ -1232,19 +1205,19 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
 mod tests {
 
     #[test]
-    fn stray_quotes_are_found_where_rfc_4180_has_none() {
-        for (record, stray) in [
+    fn a_quoted_value_never_closed_is_found() {
+        for (record, open) in [
             (&b"a,b,c\n"[..], false),
             (b"\"a, b\",\"say \"\"hi\"\"\",c\r\n", false),
             (b"\"over\nlines\",x\n", false),
-            (b"over lines\",x\n", true),
-            (b"a,b\"c,d\n", true),
-            (b"\"a\"b,c\n", true),
-            (b"\"never closed,x\n", true),
+            (b"over lines\",x\n", false),
+            (b"a,b\"c,d\n", false),
+            (b"\"never closed,x\nand on\n", true),
+            (b"x,\"a \"\"quoted\"\" word,y\n", true),
         ] {
             assert_eq!(
-                stray_quote(record, b','),
-                stray,
+                ends_in_quotes(record, b','),
+                open,
                 "{}",
                 String::from_utf8_lossy(record)
             );
