@@ -548,8 +548,11 @@ pub async fn api_create(
 pub struct ActionOpBody {
     #[schema(pattern = "^(edit|status|escalate|hand_back|resolve)$")]
     pub op: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 80, pattern = "\\S")]
     pub owner: Option<String>,
+    #[schema(format = Date)]
     pub due: Option<String>,
     pub orders: Option<Vec<String>>,
     #[schema(pattern = "^(open|doing|done)$")]
