@@ -1067,6 +1067,14 @@ fn parse_chunk(
 ) -> Result<Vec<StringChunked>, ChunkError> {
     let (first, last) = (ranges[0].0, ranges[ranges.len() - 1].1);
     check_utf8(bytes, first, last, lines[0]).map_err(ChunkError::NotUtf8)?;
+    // A quoted value never closed runs to the end of the file: it can only be the last record,
+    // and it fails the file whichever run it falls in.
+    if last == bytes.len() && ends_in_quotes(&bytes[ranges[ranges.len() - 1].0..last], delimiter) {
+        return Err(ChunkError::Parse(format!(
+            "a quoted value is not closed (a `\"` opened and never closed, or not doubled inside quotes); look at the record that starts on line {}",
+            lines[lines.len() - 1]
+        )));
+    }
     let joined;
     let text: &[u8] = if gaps {
         let mut kept = Vec::with_capacity(last - first);
@@ -1101,18 +1109,7 @@ fn parse_chunk(
     // the file is cut into; only a quoted value never closed fails the file.
     let frame = match frame {
         Ok(f) if f.height() == lines.len() => f,
-        _ => {
-            if let Some(i) = ranges
-                .iter()
-                .position(|&(a, b)| ends_in_quotes(&bytes[a..b], delimiter))
-            {
-                return Err(ChunkError::Parse(format!(
-                    "a quoted value is not closed (a `\"` opened and never closed, or not doubled inside quotes); look at the record that starts on line {}",
-                    lines[i]
-                )));
-            }
-            return Ok(columns_of_records(bytes, ranges, delimiter, schema));
-        }
+        _ => return Ok(columns_of_records(bytes, ranges, delimiter, schema)),
     };
     frame
         .columns()
