@@ -399,7 +399,11 @@ async fn strict(req: Request, next: Next) -> Response {
     };
     let mut wrapped = ApiError(AppError {
         status,
-        message: String::from_utf8_lossy(&text).trim().to_string(),
+        // axum's 405 has no text: the status's own words then.
+        message: match String::from_utf8_lossy(&text).trim() {
+            "" => status.canonical_reason().unwrap_or("refused").to_string(),
+            t => t.to_string(),
+        },
     })
     .into_response();
     for (name, value) in &parts.headers {

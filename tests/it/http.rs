@@ -531,6 +531,11 @@ async fn the_api_refuses_in_json_and_documents_this_plant() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(r.headers().contains_key("allow"));
+    let headers = r.headers().clone();
+    assert_eq!(
+        json_error(&headers, &r.text().await.unwrap()),
+        "Method Not Allowed"
+    );
 
     let doc = s.json("/api/v1/openapi.json").await;
     let param = |path: &str, name: &str| -> Value {
