@@ -1028,15 +1028,9 @@ fn read_chunks(
             return;
         }
         let parsed = parse_chunk(bytes, &ranges, gaps, file.delimiter, &schema, &lines);
-        let chunk = parsed.map_err(|e| match e {
-            ChunkError::NotUtf8(reason) => ImportError::NotCsv {
-                path: path.to_path_buf(),
-                reason,
-            },
-            ChunkError::Parse(message) => ImportError::Parse {
-                path: path.to_path_buf(),
-                message,
-            },
+        let chunk = parsed.map_err(|message| ImportError::Parse {
+            path: path.to_path_buf(),
+            message,
         });
         let chunk = chunk.map(|columns| Chunk {
             columns,
@@ -1051,12 +1045,8 @@ fn read_chunks(
     }
 }
 
-enum ChunkError {
-    NotUtf8(String),
-    Parse(String),
-}
-
-/// Polars' parse of the records at `ranges` (contiguous unless `gaps`), as text columns.
+/// Polars' parse of the records at `ranges` (contiguous unless `gaps`), as text columns; the
+/// error is what to tell the user. The file is UTF-8 (`open_file` checked all of it).
 fn parse_chunk(
     bytes: &[u8],
     ranges: &[(usize, usize)],
@@ -1064,16 +1054,15 @@ fn parse_chunk(
     delimiter: u8,
     schema: &SchemaRef,
     lines: &[u64],
-) -> Result<Vec<StringChunked>, ChunkError> {
+) -> Result<Vec<StringChunked>, String> {
     let (first, last) = (ranges[0].0, ranges[ranges.len() - 1].1);
-    check_utf8(bytes, first, last, lines[0]).map_err(ChunkError::NotUtf8)?;
     // A quoted value never closed runs to the end of the file: it can only be the last record,
     // and it fails the file whichever run it falls in.
     if last == bytes.len() && ends_in_quotes(&bytes[ranges[ranges.len() - 1].0..last], delimiter) {
-        return Err(ChunkError::Parse(format!(
+        return Err(format!(
             "a quoted value is not closed (a `\"` opened and never closed, or not doubled inside quotes); look at the record that starts on line {}",
             lines[lines.len() - 1]
-        )));
+        ));
     }
     let joined;
     let text: &[u8] = if gaps {
@@ -1116,7 +1105,7 @@ fn parse_chunk(
         .iter()
         .map(|c| c.str().map(|ca| ca.rechunk().into_owned()))
         .collect::<Result<_, _>>()
-        .map_err(|e| ChunkError::Parse(e.to_string()))
+        .map_err(|e| e.to_string())
 }
 
 /// The text columns of the records at `ranges` as the tokenizer reads them: a value per header
