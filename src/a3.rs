@@ -865,21 +865,21 @@ mod tests {
             by: by.into(),
             window_days: w.into(),
         };
-        let ok = check_target(
-            &draft(
-                "mtbf_hours",
-                "PRO-REA-01",
-                "area:Processing",
-                "200",
-                "2026-06-30",
-                "28",
-            ),
-            start,
-            &cfg,
-            &known,
-        )
-        .unwrap();
-        assert_eq!((ok.op, ok.scope.as_str()), (Op::AtLeast, "area:Processing"));
+        // Accepted targets by the end of June over 28 days.
+        let ok = |m: &str, a: &str, scope: &str, v: &str| {
+            check_target(
+                &draft(m, a, scope, v, "2026-06-30", "28"),
+                start,
+                &cfg,
+                &known,
+            )
+            .unwrap()
+        };
+        let mtbf = ok("mtbf_hours", "PRO-REA-01", "area:Processing", "200");
+        assert_eq!(
+            (mtbf.op, mtbf.scope.as_str()),
+            (Op::AtLeast, "area:Processing")
+        );
         let err = |m: &str, a: &str, v: &str, by: &str, w: &str| {
             check_target(&draft(m, a, "plant", v, by, w), start, &cfg, &known)
                 .unwrap_err()
@@ -903,43 +903,11 @@ mod tests {
         assert_eq!(Op::natural("reactive_pct"), Op::AtMost);
         // PM compliance is a board's without an asset and the asset's with one; an asset typed
         // beside a board-only metric is dropped.
-        let board = check_target(
-            &draft("pm_compliance_pct", "", "plant", "95", "2026-06-30", "28"),
-            start,
-            &cfg,
-            &known,
-        )
-        .unwrap();
+        let board = ok("pm_compliance_pct", "", "plant", "95");
         assert_eq!((board.asset, board.op), (None, Op::AtLeast));
-        let asset = check_target(
-            &draft(
-                "pm_compliance_pct",
-                "PRO-REA-01",
-                "plant",
-                "95",
-                "2026-06-30",
-                "28",
-            ),
-            start,
-            &cfg,
-            &known,
-        )
-        .unwrap();
+        let asset = ok("pm_compliance_pct", "PRO-REA-01", "plant", "95");
         assert_eq!(asset.asset.as_deref(), Some("PRO-REA-01"));
-        let dropped = check_target(
-            &draft(
-                "reactive_pct",
-                "PRO-REA-01",
-                "plant",
-                "15",
-                "2026-06-30",
-                "28",
-            ),
-            start,
-            &cfg,
-            &known,
-        )
-        .unwrap();
+        let dropped = ok("reactive_pct", "PRO-REA-01", "plant", "15");
         assert_eq!(dropped.asset, None);
     }
 

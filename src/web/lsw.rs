@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{FormFields, Viewer, api_writer, form_writer};
 use super::layout::{csrf_field, fmt_time, page_response};
 use super::panels::leadership::{Recorded, history as history_list};
-use super::params::{JsonBody, id_of, json_value, local_path, parse_date};
+use super::params::{JsonBody, id_of, json_value, local_path, parse_date, whole_number};
 use super::{ApiError, AppError, AppState, ErrorBody, blocking};
 use crate::actions::board_name;
 use crate::config::Config;
@@ -988,8 +988,7 @@ pub async fn api_routines(State(state): State<AppState>) -> Result<Json<Vec<Rout
     ))
 }
 
-/// A JSON body's field as text: a string, a number or a boolean; absent or null is empty.
-/// A text field of a JSON body, as the form's text.
+/// A text field of a JSON body, as the form's text; absent or null is empty.
 fn json_text(v: &serde_json::Value, k: &str) -> Result<String, AppError> {
     match v.get(k) {
         None | Some(serde_json::Value::Null) => Ok(String::new()),
@@ -1004,12 +1003,9 @@ fn json_text(v: &serde_json::Value, k: &str) -> Result<String, AppError> {
 fn json_number(v: &serde_json::Value, k: &str) -> Result<String, AppError> {
     match v.get(k) {
         None | Some(serde_json::Value::Null) => Ok(String::new()),
-        Some(serde_json::Value::Number(n)) => Ok(match n.as_f64() {
-            Some(f) if n.as_i64().is_none() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                (f as i64).to_string()
-            }
-            _ => n.to_string(),
-        }),
+        Some(serde_json::Value::Number(n)) => {
+            Ok(whole_number(n).map_or(n.to_string(), |w| w.to_string()))
+        }
         Some(other) => Err(AppError::bad_request(format!(
             "{k}: `{other}` must be a number"
         ))),

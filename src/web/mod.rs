@@ -142,7 +142,8 @@ impl AppError {
 impl From<MetricsError> for AppError {
     fn from(e: MetricsError) -> AppError {
         match e {
-            // Ranges the document cannot state: from after to, more points than a trend has.
+            // What the document cannot state: from after to, more points than a trend has, an
+            // asset or failure code no order names.
             MetricsError::BadRange { .. }
             | MetricsError::TooManyPoints { .. }
             | MetricsError::UnknownCode(_)

@@ -251,13 +251,17 @@ pub struct OrdersParams {
 /// both; serde's `i64` takes only the first).
 pub fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
-    n.as_i64()
-        .or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        })
-        .ok_or_else(|| serde::de::Error::custom(format!("`{n}` is not a whole number")))
+    whole_number(&n).ok_or_else(|| serde::de::Error::custom(format!("`{n}` is not a whole number")))
+}
+
+/// A JSON number as a whole number, `491.0` as `491`; `None` for a fraction, or a float too
+/// large to be exact.
+pub fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
 }
 
 /// As [`whole`], for a count that cannot be negative or beyond u32.
