@@ -1519,7 +1519,7 @@ impl ImportTx<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 impl Store {
     /// Gemba's tables as the engine has them (for the copy's own check).

@@ -1,24 +1,30 @@
 //! Answers cached per data version, and a gate on heavy computations.
 //!
-//! The data changes only when an import, a sync or a demo load lands (a new import run), so the
-//! answer to a read is the same until then: the JSON API's metrics, the orders list, the trends
-//! and the data-quality page, and their CSV downloads, are kept in a bounded cache keyed by the
-//! data version, the path and the query with its parameters sorted. Identical requests that
-//! arrive while the answer is being computed wait for that one computation. Answers about "now"
-//! live at most `[board] cache_seconds`, as the board does. The cache is emptied when the
-//! engine reloads.
+//! The data changes only when an import, a sync or a demo load lands (the engine reloads), so
+//! the answer to a read is the same until then: the JSON API's metrics, the orders list, the
+//! trends and the data-quality page, and their CSV downloads, are kept in a bounded cache keyed
+//! by the path and the query with its parameters sorted, each with the load it was computed
+//! over. Identical requests that find nothing kept wait for one computation.
 //!
-//! Every other request that is not a GET counts as a write (`AppState::wrote`), which ends the
-//! sharing of the boards' small reads.
+//! An answer over older data (the engine reloaded since), or about "now" and older than
+//! `[board] cache_seconds`, is computed again by the first request that finds it so, which
+//! waits for it; requests that come while it computes get the kept answer at once instead of
+//! queueing behind it. A person who imports and then looks gets the new answer; under a wall of
+//! polling screens, a reload never makes them all wait. An answer is forgotten at twice
+//! `cache_seconds`, so none is served older than that.
+//!
+//! Every other request that is not a GET counts as a write (`AppState::wrote`), as does a
+//! job's run, which ends the sharing of the boards' small reads.
 //!
 //! What is not in the cache passes the gate: at most as many heavy computations at once as the
 //! machine has cores (each holds a few hundred MB of intermediates on a million orders); the
 //! rest wait in a bounded queue, and past it the answer is `503 Service Unavailable` with
 //! `Retry-After`, at once, instead of a time-out.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -104,32 +110,48 @@ impl IntoResponse for Answer {
 #[derive(Clone)]
 pub struct Uncached(Answer);
 
-/// The data version, the path, the normalized query.
-type Key = (i64, String, String);
+/// The path and the normalized query.
+type Key = (String, String);
+
+/// An answer as kept: the load of the data it was computed over, and when.
+#[derive(Clone)]
+struct Kept {
+    version: i64,
+    at: Instant,
+    answer: Answer,
+}
 
 /// The cache of answers and the gate of computations.
 pub struct Answers {
-    cache: moka::future::Cache<Key, Answer>,
+    cache: moka::future::Cache<Key, Kept>,
+    /// Answers being computed again (new data, or older than `fresh`): the one request that
+    /// computes waits for it, the others get the kept answer meanwhile.
+    renewing: Mutex<HashSet<Key>>,
+    fresh: Duration,
     gate: Gate,
 }
 
 impl Answers {
-    pub fn new(ttl: Duration) -> Answers {
+    /// Answers about "now" are computed again once older than `fresh`; an answer is forgotten
+    /// once twice as old, so none is ever served older than that.
+    pub fn new(fresh: Duration) -> Answers {
         Answers {
             cache: moka::future::Cache::builder()
                 .max_capacity(CAPACITY)
-                .weigher(|_k: &Key, a: &Answer| {
-                    u32::try_from(a.body.len())
+                .weigher(|_k: &Key, k: &Kept| {
+                    u32::try_from(k.answer.body.len())
                         .unwrap_or(u32::MAX)
                         .max(ENTRY_FLOOR)
                 })
-                .time_to_live(ttl)
+                .time_to_live(fresh * 2)
                 .build(),
+            renewing: Mutex::new(HashSet::new()),
+            fresh,
             gate: Gate::new(),
         }
     }
 
-    /// Forgets every answer: the data changed.
+    /// Forgets every answer: the data was replaced.
     pub fn clear(&self) {
         self.cache.invalidate_all();
     }
@@ -141,6 +163,31 @@ impl Answers {
     /// Answers kept and their bytes (for the log and the benchmark).
     pub fn size(&self) -> (u64, u64) {
         (self.cache.entry_count(), self.cache.weighted_size())
+    }
+}
+
+/// A key being computed again, given back when dropped (also when the client gives up).
+struct Renewing<'a> {
+    set: &'a Mutex<HashSet<Key>>,
+    key: Key,
+}
+
+impl<'a> Renewing<'a> {
+    /// The right to compute `key` again; `None` when another request is at it.
+    fn claim(set: &'a Mutex<HashSet<Key>>, key: &Key) -> Option<Renewing<'a>> {
+        set.lock()
+            .expect("lock")
+            .insert(key.clone())
+            .then(|| Renewing {
+                set,
+                key: key.clone(),
+            })
+    }
+}
+
+impl Drop for Renewing<'_> {
+    fn drop(&mut self) {
+        self.set.lock().expect("lock").remove(&self.key);
     }
 }
 
@@ -242,31 +289,61 @@ pub async fn answer(State(state): State<AppState>, req: Request, next: Next) -> 
     if req.method() != Method::GET || !CACHED.contains(&path.as_str()) || refused {
         return next.run(req).await;
     }
-    let key = (
-        state.loaded().version,
-        path,
-        normalize(req.uri().query().unwrap_or("")),
-    );
+    let version = state.loaded().version;
+    let key = (path, normalize(req.uri().query().unwrap_or("")));
+    let answers = state.answers();
+    if let Some(kept) = answers.cache.get(&key).await {
+        if kept.version >= version && kept.at.elapsed() < answers.fresh {
+            return kept.answer.into_response();
+        }
+        // Over older data, or about "now" for long enough: this request computes it again,
+        // and those that come while it does get the kept answer instead of waiting with it.
+        let Some(_renewing) = Renewing::claim(&answers.renewing, &key) else {
+            return kept.answer.into_response();
+        };
+        return match compute(&state, req, next).await {
+            Ok(answer) => {
+                let kept = Kept {
+                    version,
+                    at: Instant::now(),
+                    answer,
+                };
+                answers.cache.insert(key, kept.clone()).await;
+                kept.answer.into_response()
+            }
+            Err(Uncached(a)) => a.into_response(),
+        };
+    }
+    // Nothing kept: identical requests wait for one computation.
     let computing = state.clone();
-    let computed = state
-        .answers()
+    let computed = answers
         .cache
         .try_get_with(key, async move {
-            let _pass = match computing.answers().gate().enter().await {
-                Ok(p) => p,
-                Err(busy) => return Err(Uncached(Answer::of(busy.into_response()).await)),
-            };
-            let a = Answer::of(next.run(req).await).await;
-            if a.status != StatusCode::OK || a.body.len() > MAX_ENTRY {
-                return Err(Uncached(a));
-            }
-            Ok(a)
+            let answer = compute(&computing, req, next).await?;
+            Ok::<_, Uncached>(Kept {
+                version,
+                at: Instant::now(),
+                answer,
+            })
         })
         .await;
     match computed {
-        Ok(a) => a.into_response(),
+        Ok(k) => k.answer.into_response(),
         Err(e) => e.0.clone().into_response(),
     }
+}
+
+/// Computes an answer through the gate; an error, a 503 or one too large is not kept.
+async fn compute(state: &AppState, req: Request, next: Next) -> Result<Answer, Uncached> {
+    let _pass = match state.answers().gate().enter().await {
+        Ok(p) => p,
+        Err(busy) => return Err(Uncached(Answer::of(busy.into_response()).await)),
+    };
+    let a = Answer::of(next.run(req).await).await;
+    if a.status != StatusCode::OK || a.body.len() > MAX_ENTRY {
+        return Err(Uncached(a));
+    }
+    Ok(a)
 }
 
 #[cfg(test)]

@@ -123,6 +123,8 @@ fn run_held(
         Err(e) => tracing::warn!("job {}: {e}", job.name),
     }
     running.store(false, Ordering::SeqCst);
+    // The run's outcome is what the boards' warnings read: a write, as a request's would be.
+    st.wrote();
     // New data: reload the engine (the board's cache goes with it) and store today's
     // snapshots from it, as `gemba import` does.
     if let Err(e) = st.refresh_if_changed() {

@@ -58,6 +58,15 @@ struct Inner {
     config: Config,
     store: Mutex<Store>,
     db_url: String,
+    /// The reload's own connection (opened on first use, dropped after an error): loading a
+    /// million orders takes seconds, and the requests' small reads and writes go on meanwhile.
+    /// Held for the whole reload, so there is one at a time (the watcher and a job both find
+    /// new data).
+    reload_store: Mutex<Option<Store>>,
+    /// The one thread that reloads (see [`spawn_reloader`]).
+    reloader: std::sync::mpsc::Sender<ReloadJob>,
+    /// Loads so far: the next one's number.
+    loads: std::sync::atomic::AtomicI64,
     loaded: RwLock<Option<Arc<Loaded>>>,
     boards: Mutex<HashMap<Scope, Arc<board::BoardData>>>,
     refreshing: Mutex<HashSet<Scope>>,
@@ -80,6 +89,8 @@ struct Inner {
         panels::improvement::FollowUpKey,
         Arc<Option<panels::improvement::FollowUp>>,
     >,
+    /// The emergencies since a time, per data version (see `panels::system`).
+    emergencies: moka::sync::Cache<(i64, i64), Arc<Vec<crate::system::Emergency>>>,
     /// Each objective's months measured (see `panels::hoshin::months_cached`).
     objective_months:
         moka::sync::Cache<panels::hoshin::MonthsKey, Arc<Vec<panels::hoshin::MonthCell>>>,
@@ -88,6 +99,61 @@ struct Inner {
     /// Wakes the watcher at once when another instance's commit is announced.
     new_data: tokio::sync::Notify,
 }
+
+thread_local! {
+    /// The engine a reload is preparing, on the reload's thread: what `loaded()` answers there.
+    static PREPARING: std::cell::RefCell<Option<Arc<Loaded>>> = const { std::cell::RefCell::new(None) };
+}
+
+thread_local! {
+    /// Whether this thread is the reload thread.
+    static ON_RELOADER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A reload, sent to the reload thread.
+type ReloadJob = Box<dyn FnOnce() + Send>;
+
+/// Starts the thread every reload runs on. A new engine's memory (hundreds of MB per million
+/// orders) is then always taken by this thread, and the old engine's, freed by whichever
+/// request lets go of it last, is reused for the next: mimalloc hands memory freed on another
+/// thread back to the thread that took it when that thread next allocates. With reloads
+/// spread over the runtime's blocking threads, the server's memory grew reload after reload
+/// under load (docs/performance.md, the soak). The thread ends with the state (its sender
+/// dropped).
+fn spawn_reloader() -> std::sync::mpsc::Sender<ReloadJob> {
+    let (send, jobs) = std::sync::mpsc::channel::<ReloadJob>();
+    std::thread::Builder::new()
+        .name("gemba-reload".into())
+        .spawn(move || {
+            ON_RELOADER.with(|r| r.set(true));
+            for job in jobs {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                    tracing::error!("a reload panicked; the data loaded before it is shown");
+                }
+            }
+        })
+        .expect("a thread for reloads");
+    send
+}
+
+/// While alive, `loaded()` on this thread answers the engine being prepared.
+struct Preparing;
+
+impl Preparing {
+    fn enter(loaded: &Arc<Loaded>) -> Preparing {
+        PREPARING.with(|p| *p.borrow_mut() = Some(loaded.clone()));
+        Preparing
+    }
+}
+
+impl Drop for Preparing {
+    fn drop(&mut self) {
+        PREPARING.with(|p| *p.borrow_mut() = None);
+    }
+}
+
+/// The newest import run's id (0 for none), its orders written, and its end (ms).
+type DataStamp = (i64, u64, Option<i64>);
 
 /// A board, the safety cross's month, and the page (not the TV).
 type LastPanelsKey = (Scope, Option<chrono::NaiveDate>, bool);
@@ -98,8 +164,11 @@ const PANELS_SECONDS: u64 = 5;
 /// The engine over one version of the store's data.
 pub struct Loaded {
     pub engine: Engine,
-    /// The id of the newest import run when loaded: a new run means new data.
+    /// This load's number in the process (1 for the first, one more per reload): what the
+    /// cached boards and answers are keyed by.
     pub version: i64,
+    /// The newest import run as it stood when loaded: new data is a change of it.
+    stamp: DataStamp,
     pub last_run: Option<ImportRun>,
     pub orders: u64,
 }
@@ -266,6 +335,9 @@ impl AppState {
                 config: config.clone(),
                 store: Mutex::new(store),
                 db_url: db_url.to_string(),
+                reload_store: Mutex::new(None),
+                reloader: spawn_reloader(),
+                loads: std::sync::atomic::AtomicI64::new(0),
                 loaded: RwLock::new(None),
                 boards: Mutex::new(HashMap::new()),
                 refreshing: Mutex::new(HashSet::new()),
@@ -282,6 +354,8 @@ impl AppState {
                 last_panels: Mutex::new(HashMap::new()),
                 objective_months: moka::sync::Cache::builder().max_capacity(1024).build(),
                 follow_ups: moka::sync::Cache::builder().max_capacity(1024).build(),
+                // A board's window and the system page's, over the last loads.
+                emergencies: moka::sync::Cache::builder().max_capacity(8).build(),
                 unreachable: Mutex::new(None),
                 new_data: tokio::sync::Notify::new(),
             }),
@@ -314,6 +388,13 @@ impl AppState {
         Arc<Option<panels::improvement::FollowUp>>,
     > {
         &self.inner.follow_ups
+    }
+
+    /// The emergencies created since a time (ms), per data version.
+    pub fn emergencies(
+        &self,
+    ) -> &moka::sync::Cache<(i64, i64), Arc<Vec<crate::system::Emergency>>> {
+        &self.inner.emergencies
     }
 
     /// Each objective's months, per data version, objective change and day.
@@ -365,7 +446,8 @@ impl AppState {
         self.inner.writes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Counts a write (the cache middleware calls it after every non-GET request).
+    /// Counts a write (the cache middleware calls it after every non-GET request, a job after
+    /// each run).
     pub fn wrote(&self) {
         self.inner
             .writes
@@ -376,8 +458,12 @@ impl AppState {
         &self.inner.db_url
     }
 
-    /// The engine over the newest data.
+    /// The engine over the newest data (on a reload's thread while it prepares the new data,
+    /// that data's).
     pub fn loaded(&self) -> Arc<Loaded> {
+        if let Some(preparing) = PREPARING.with(|p| p.borrow().clone()) {
+            return preparing;
+        }
         self.inner
             .loaded
             .read()
@@ -392,38 +478,163 @@ impl AppState {
         f(&mut store)
     }
 
-    fn data_version(&self) -> Result<(i64, Option<ImportRun>), StoreError> {
-        self.with_store(|s| {
-            let last = s.runs(1)?.into_iter().next();
-            Ok((last.as_ref().map_or(0, |r| r.id), last))
-        })
+    fn data_version(&self) -> Result<(DataStamp, Option<ImportRun>), StoreError> {
+        self.with_store(data_version)
+    }
+
+    /// The data the engine was loaded from (none before the first load).
+    fn loaded_stamp(&self) -> Option<DataStamp> {
+        self.inner
+            .loaded
+            .read()
+            .expect("lock")
+            .as_ref()
+            .map(|l| l.stamp)
     }
 
     /// Reloads the engine from the store (blocking).
     pub fn reload(&self) -> Result<(), AppError> {
-        let (version, last_run) = self.data_version()?;
-        let (engine, orders) = self.with_store(|s| -> Result<_, AppError> {
-            Ok((Engine::load(s, &self.inner.config)?, s.order_count()?))
-        })?;
-        *self.inner.loaded.write().expect("lock") = Some(Arc::new(Loaded {
-            engine,
-            version,
-            last_run,
-            orders,
-        }));
-        self.inner.boards.lock().expect("lock").clear();
-        self.inner.answers.clear();
-        Ok(())
+        self.reload_engine(false).map(|_| ())
+    }
+
+    /// Loads the engine over the newest data; with `only_if_new`, not when the engine is at it
+    /// already (checked once this reload's turn comes: another may have loaded it meanwhile).
+    /// The boards people are looking at (those computed since the last load) and their small
+    /// parts measured from the orders are computed over the new data before it is shown, so no
+    /// request waits for them; the cached answers are computed again as they are asked for
+    /// (`cache.rs`).
+    /// Returns whether it loaded. Blocking.
+    fn reload_engine(&self, only_if_new: bool) -> Result<bool, AppError> {
+        if ON_RELOADER.with(|r| r.get()) {
+            return self.reload_here(only_if_new);
+        }
+        let (reply, answer) = std::sync::mpsc::channel();
+        let me = self.clone();
+        let job: ReloadJob = Box::new(move || {
+            let _ = reply.send(me.reload_here(only_if_new));
+        });
+        self.inner
+            .reloader
+            .send(job)
+            .map_err(|_| AppError::internal("the reload thread has stopped"))?;
+        answer.recv().map_err(|_| {
+            AppError::internal("a reload failed (see the log); the data loaded before it is shown")
+        })?
+    }
+
+    /// [`AppState::reload_engine`], on the reload thread.
+    fn reload_here(&self, only_if_new: bool) -> Result<bool, AppError> {
+        let mut own = self
+            .inner
+            .reload_store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let loaded = match self.load_on(&mut own, only_if_new) {
+            Ok(Some(l)) => Arc::new(l),
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                // A connection that failed (PostgreSQL restarted) is opened again next time.
+                *own = None;
+                return Err(e);
+            }
+        };
+        let loaded_in = started.elapsed();
+        let scopes: Vec<Scope> = self
+            .inner
+            .boards
+            .lock()
+            .expect("lock")
+            .keys()
+            .cloned()
+            .collect();
+        let mut boards = HashMap::new();
+        for scope in scopes {
+            match board::BoardData::build(&loaded, &scope) {
+                Ok(b) => {
+                    boards.insert(scope, Arc::new(b));
+                }
+                Err(e) => tracing::warn!("board {}: {}", scope.key(), e.message),
+            }
+        }
+        // The boards' parts measured from the orders (the management system's figures, the
+        // objectives' months, the A3s' follow-ups), for each board shown in the last seconds:
+        // read here with `loaded()` answering the new engine, they are in their caches when
+        // the first request after the swap reads its board's small parts.
+        let shown: HashSet<(Scope, Option<chrono::NaiveDate>, bool)> = self
+            .inner
+            .panels
+            .iter()
+            .map(|(k, _)| (k.0.clone(), k.1, k.2))
+            .collect();
+        {
+            let _preparing = Preparing::enter(&loaded);
+            let writes = self.writes();
+            for (scope, month, is_page) in shown {
+                match board::Panels::read(self, &scope, month, is_page) {
+                    Ok(p) => self
+                        .inner
+                        .panels
+                        .insert((scope, month, is_page, writes, loaded.version), Arc::new(p)),
+                    Err(e) => tracing::warn!("board {}: {}", scope.key(), e.message),
+                }
+            }
+        }
+        let (v, n, warmed) = (loaded.version, loaded.orders, boards.len());
+        {
+            // Both under the boards' lock: a request that finds the new engine finds its boards.
+            let mut kept = self.inner.boards.lock().expect("lock");
+            *self.inner.loaded.write().expect("lock") = Some(loaded);
+            *kept = boards;
+        }
+        drop(own);
+        tracing::info!(
+            "engine reloaded in {:?} (loaded in {loaded_in:?}, then {warmed} boards; load {v}, {n} orders)",
+            started.elapsed()
+        );
+        Ok(true)
+    }
+
+    /// The engine over the store's newest data, read on the reload's own connection (the
+    /// requests' one for an in-memory store, which a second connection would not see); `None`
+    /// with `only_if_new` when the engine is at that data already.
+    fn load_on(
+        &self,
+        own: &mut Option<Store>,
+        only_if_new: bool,
+    ) -> Result<Option<Loaded>, AppError> {
+        let load = |s: &mut Store| -> Result<Option<Loaded>, AppError> {
+            let (stamp, last_run) = data_version(s)?;
+            if only_if_new && Some(stamp) == self.loaded_stamp() {
+                return Ok(None);
+            }
+            Ok(Some(Loaded {
+                engine: Engine::load(s, &self.inner.config)?,
+                version: self
+                    .inner
+                    .loads
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                    + 1,
+                stamp,
+                last_run,
+                orders: s.order_count()?,
+            }))
+        };
+        if self.inner.db_url.contains(":memory:") {
+            return self.with_store(load);
+        }
+        let store = match own {
+            Some(s) => s,
+            None => own.insert(Store::open(&self.inner.db_url)?),
+        };
+        load(store)
     }
 
     /// Reloads when an import has landed since the last load; writes today's snapshots when
     /// the day has none yet. Returns whether it reloaded. Blocking.
     pub fn refresh_if_changed(&self) -> Result<bool, AppError> {
-        let (version, _) = self.data_version()?;
-        let changed = version != self.loaded().version;
-        if changed {
-            self.reload()?;
-        }
+        let (stamp, _) = self.data_version()?;
+        let changed = stamp != self.loaded().stamp && self.reload_engine(true)?;
         let loaded = self.loaded();
         let today = loaded.engine.today();
         let has_today = self.with_store(|s| s.snapshot(today, "plant"))?.is_some();
@@ -453,11 +664,7 @@ impl AppState {
             let _computing = lock.blocking_lock();
             match board::BoardData::build(&loaded, &scope) {
                 Ok(b) => {
-                    self.inner
-                        .boards
-                        .lock()
-                        .expect("lock")
-                        .insert(scope.clone(), Arc::new(b));
+                    self.keep_board(&scope, Arc::new(b));
                     tracing::info!("board {} ready in {:?}", scope.key(), started.elapsed());
                 }
                 Err(e) => tracing::warn!("board {}: {}", scope.key(), e.message),
@@ -473,7 +680,8 @@ impl AppState {
         let cached = self.inner.boards.lock().expect("lock").get(&key).cloned();
         let max_age = Duration::from_secs(self.inner.config.board.cache_seconds as u64);
         match cached {
-            Some(b) if b.version == loaded.version => {
+            // A board of newer data than this request's engine came with a reload meanwhile.
+            Some(b) if b.version >= loaded.version => {
                 if b.computed.elapsed() > max_age
                     && self
                         .inner
@@ -485,11 +693,7 @@ impl AppState {
                     let me = self.clone();
                     tokio::task::spawn_blocking(move || {
                         if let Ok(fresh) = board::BoardData::build(&me.loaded(), &key) {
-                            me.inner
-                                .boards
-                                .lock()
-                                .expect("lock")
-                                .insert(key.clone(), Arc::new(fresh));
+                            me.keep_board(&key, Arc::new(fresh));
                         }
                         me.inner.refreshing.lock().expect("lock").remove(&key);
                     });
@@ -501,7 +705,7 @@ impl AppState {
                 let _computing = lock.lock().await;
                 // Whoever held the lock may have just computed it.
                 let done = self.inner.boards.lock().expect("lock").get(&key).cloned();
-                if let Some(b) = done.filter(|b| b.version == loaded.version) {
+                if let Some(b) = done.filter(|b| b.version >= loaded.version) {
                     return Ok(b);
                 }
                 let fresh =
@@ -509,12 +713,19 @@ impl AppState {
                         .await
                         .map_err(|e| AppError::internal(e.to_string()))??;
                 let fresh = Arc::new(fresh);
-                self.inner
-                    .boards
-                    .lock()
-                    .expect("lock")
-                    .insert(key, fresh.clone());
+                self.keep_board(&key, fresh.clone());
                 Ok(fresh)
+            }
+        }
+    }
+
+    /// Keeps a board computed, unless a reload has meanwhile put one of newer data in its place.
+    fn keep_board(&self, scope: &Scope, fresh: Arc<board::BoardData>) {
+        let mut boards = self.inner.boards.lock().expect("lock");
+        match boards.get(scope) {
+            Some(kept) if kept.version > fresh.version => {}
+            _ => {
+                boards.insert(scope.clone(), fresh);
             }
         }
     }
@@ -537,6 +748,21 @@ impl AppState {
             .or_default()
             .clone()
     }
+}
+
+/// What says the store has new data: the newest import run's id, the orders it has written
+/// and when it finished. A sync's run is recorded when it starts and counts each page it
+/// commits, so a load between its pages is followed by another when the next page lands.
+fn data_version(s: &mut Store) -> Result<(DataStamp, Option<ImportRun>), StoreError> {
+    let last = s.runs(1)?.into_iter().next();
+    let stamp = last.as_ref().map_or((0, 0, None), |r| {
+        (
+            r.id,
+            r.counts.upserted,
+            r.finished_at.map(|t| t.timestamp_millis()),
+        )
+    });
+    Ok((stamp, last))
 }
 
 /// Time since an instant, in words: "4 min ago", "2 h ago", "3 days ago".
@@ -722,12 +948,8 @@ pub async fn serve(addr: SocketAddr, state: AppState, run_jobs: bool) -> std::io
                 _ = watcher.inner.new_data.notified() => {}
             }
             let s = watcher.clone();
-            let started = Instant::now();
             let refreshed = tokio::task::spawn_blocking(move || s.refresh_if_changed()).await;
             match &refreshed {
-                Ok(Ok(true)) => {
-                    tracing::info!("new data: engine reloaded in {:?}", started.elapsed())
-                }
                 Ok(Err(e)) if e.status != StatusCode::SERVICE_UNAVAILABLE => {
                     tracing::warn!("refreshing the data failed: {}", e.message)
                 }
@@ -798,4 +1020,225 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::store::{Page, RunCounts, RunKind, RunMeta};
+
+    /// A server's state over a small demo plant in a SQLite file.
+    fn plant() -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let cfg =
+            Config::parse(include_str!("../../config/gemba.toml"), "config/gemba.toml").unwrap();
+        let mut store = Store::open(&url).unwrap();
+        let demo = crate::demo::DemoParams::year_to_today(7, 20.0, 60, cfg.plant.tz);
+        crate::demo::load_into(&mut store, &cfg, demo).unwrap();
+        drop(store);
+        let state = AppState::open(&url, cfg).unwrap();
+        (dir, state)
+    }
+
+    /// A sync's run, started as another process starts it.
+    fn start_sync(s: &mut Store) -> i64 {
+        s.start_run(&RunMeta {
+            kind: RunKind::Sync,
+            source: "s".into(),
+            file: None,
+            profile: None,
+            started_at: Utc::now(),
+        })
+        .unwrap()
+    }
+
+    /// A sync as another process writes it: its run, one page of one order, its end.
+    fn sync_one(state: &AppState, id: &str) -> i64 {
+        let counts = RunCounts {
+            read: 1,
+            upserted: 1,
+            rejected: 0,
+        };
+        let orders = [crate::store::tests::order(id, "synced")];
+        let mut s = Store::open(state.db_url()).unwrap();
+        let run = start_sync(&mut s);
+        s.commit_page(&Page {
+            run_id: run,
+            orders: &orders,
+            rejections: &[],
+            counts,
+            watermark: None,
+        })
+        .unwrap();
+        s.finish_run(run, counts, None).unwrap();
+        run
+    }
+
+    #[test]
+    fn a_reload_leaves_the_requests_store_free() {
+        let (_dir, state) = plant();
+        let (held, is_held) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let holder = state.clone();
+        let request = std::thread::spawn(move || {
+            holder.with_store(|_| {
+                held.send(()).unwrap();
+                released.recv().ok();
+            })
+        });
+        is_held.recv().unwrap();
+        let (done, finished) = mpsc::channel();
+        let reloader = state.clone();
+        std::thread::spawn(move || done.send(reloader.reload().is_ok()).unwrap());
+        // Loading reads on the reload's own connection: it does not wait for the request.
+        let outcome = finished.recv_timeout(Duration::from_secs(120));
+        release.send(()).unwrap();
+        request.join().unwrap();
+        assert_eq!(outcome, Ok(true));
+    }
+
+    #[test]
+    fn each_page_of_a_running_sync_is_new_data() {
+        let (_dir, state) = plant();
+        let orders = state.loaded().orders;
+        let mut s = Store::open(state.db_url()).unwrap();
+        let run = start_sync(&mut s);
+        assert!(state.refresh_if_changed().unwrap(), "a run started");
+        assert!(!state.refresh_if_changed().unwrap(), "nothing since");
+        // The page lands in the run the engine was loaded with: still new data.
+        let page = [crate::store::tests::order("P-1", "first page")];
+        let counts = RunCounts {
+            read: 1,
+            upserted: 1,
+            rejected: 0,
+        };
+        s.commit_page(&Page {
+            run_id: run,
+            orders: &page,
+            rejections: &[],
+            counts,
+            watermark: None,
+        })
+        .unwrap();
+        let version = state.loaded().version;
+        assert!(state.refresh_if_changed().unwrap(), "a page landed");
+        assert_eq!(state.loaded().orders, orders + 1);
+        assert!(state.loaded().version > version);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_boards_shown_are_ready_over_new_data_when_it_is_swapped_in() {
+        let (_dir, state) = plant();
+        let before = state.board(Scope::plant()).await.unwrap();
+        // The plant's page was shown: its small parts were read, as a request reads them.
+        let st = state.clone();
+        let shown = tokio::task::spawn_blocking(move || {
+            board::Panels::read(&st, &Scope::plant(), None, true).unwrap()
+        })
+        .await
+        .unwrap();
+        let key = (Scope::plant(), None, true, state.writes(), before.version);
+        state.panels().insert(key, Arc::new(shown));
+
+        sync_one(&state, "N-1");
+        let st = state.clone();
+        let reloaded = tokio::task::spawn_blocking(move || st.refresh_if_changed())
+            .await
+            .unwrap()
+            .unwrap();
+        let swapped = Instant::now();
+        assert!(reloaded);
+        let loaded = state.loaded();
+        assert!(loaded.version > before.version);
+        let board = state.board(Scope::plant()).await.unwrap();
+        assert_eq!(board.version, loaded.version);
+        assert!(
+            board.computed < swapped,
+            "the board was computed by the reload, not by the first request after it"
+        );
+        let key = (Scope::plant(), None, true, state.writes(), loaded.version);
+        assert!(
+            state.panels().contains_key(&key),
+            "the page's small parts over the new data were read by the reload"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answer_over_older_data_is_renewed_by_one_request_while_the_others_get_it() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let (_dir, state) = plant();
+        let calls = Arc::new(AtomicU64::new(0));
+        let hold = Arc::new(tokio::sync::Notify::new());
+        let handler = {
+            let (calls, hold) = (calls.clone(), hold.clone());
+            move || async move {
+                let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                if n == 2 {
+                    hold.notified().await;
+                }
+                n.to_string()
+            }
+        };
+        let app = Router::new().route("/api/v1/kpis", get(handler)).layer(
+            axum::middleware::from_fn_with_state(state.clone(), cache::answer),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/v1/kpis", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let ask = move || {
+            let url = url.clone();
+            async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+        };
+        assert_eq!(ask().await, "1");
+        assert_eq!(ask().await, "1", "kept");
+
+        sync_one(&state, "C-1");
+        let st = state.clone();
+        assert!(
+            tokio::task::spawn_blocking(move || st.refresh_if_changed())
+                .await
+                .unwrap()
+                .unwrap()
+        );
+        let renewing = tokio::spawn(ask());
+        while calls.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            ask().await,
+            "1",
+            "a request while it is computed again gets the kept answer"
+        );
+        hold.notify_one();
+        assert_eq!(
+            renewing.await.unwrap(),
+            "2",
+            "the request that computes it waits for the new answer"
+        );
+        assert_eq!(ask().await, "2");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_board_of_newer_data_is_not_replaced_by_an_older_one() {
+        let (_dir, state) = plant();
+        let old = Arc::new(board::BoardData::build(&state.loaded(), &Scope::plant()).unwrap());
+        sync_one(&state, "N-2");
+        assert!(state.refresh_if_changed().unwrap());
+        let new = Arc::new(board::BoardData::build(&state.loaded(), &Scope::plant()).unwrap());
+        state.keep_board(&Scope::plant(), new.clone());
+        // A refresh that began before the reload ends after it.
+        state.keep_board(&Scope::plant(), old);
+        let kept = state
+            .inner
+            .boards
+            .lock()
+            .unwrap()
+            .get(&Scope::plant())
+            .cloned();
+        assert_eq!(kept.map(|b| b.version), Some(new.version));
+    }
 }

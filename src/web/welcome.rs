@@ -65,6 +65,8 @@ pub async fn load_demo(
             .map_err(|e| AppError::internal(e.to_string()))?;
             me.reload()?;
             me.refresh_if_changed()?;
+            // What was kept about the empty plant is not an answer about this one.
+            me.answers().clear();
         }
         Ok(())
     })

@@ -375,39 +375,8 @@ async fn render(
                 return Ok(last);
             }
             st.panels()
-                .try_get_with(key, || -> Result<_, AppError> {
-                    // A crew's or an area's board shows its leaders; the plant's and a
-                    // site's the management system's health. Not on the TV: the huddle's
-                    // agenda has its own pages.
-                    let team = board_scope.crew.is_some() || board_scope.area.is_some();
-                    Ok(Arc::new(Panels {
-                        actions: BoardActions::read(&st, &board_scope)?,
-                        warnings: crate::web::jobs::warnings(&st, Utc::now())?,
-                        cross: SafetyCross::read(&st, &board_scope, month)?,
-                        leadership: if is_page && team {
-                            Some(Leadership::read(&st, &board_scope)?)
-                        } else {
-                            None
-                        },
-                        system: if is_page && !team {
-                            Some(crate::web::panels::system::board_health(&st, &board_scope)?)
-                        } else {
-                            None
-                        },
-                        hoshin: if is_page && !team {
-                            let (objectives, reviews) = st.with_store(|s| {
-                                Ok::<_, crate::store::StoreError>((s.objectives()?, s.reviews()?))
-                            })?;
-                            crate::web::panels::hoshin::board_row(
-                                &st,
-                                &board_scope,
-                                &objectives,
-                                &reviews,
-                            )?
-                        } else {
-                            None
-                        },
-                    }))
+                .try_get_with(key, || {
+                    Panels::read(&st, &board_scope, month, is_page).map(Arc::new)
                 })
                 .map_err(|e| (*e).clone())
         }
@@ -539,6 +508,44 @@ pub struct Panels {
     pub system: Option<crate::system::Health>,
     /// The plant's or a site's objectives this month (the page, not the TV).
     pub hoshin: Option<maud::Markup>,
+}
+
+impl Panels {
+    /// Reads a board's small parts: for the page (`is_page`) or the TV, and the safety cross's
+    /// `month` (this month when `None`). Blocking.
+    pub fn read(
+        st: &AppState,
+        board_scope: &Scope,
+        month: Option<NaiveDate>,
+        is_page: bool,
+    ) -> Result<Panels, AppError> {
+        // A crew's or an area's board shows its leaders; the plant's and a site's the
+        // management system's health. Not on the TV: the huddle's agenda has its own pages.
+        let team = board_scope.crew.is_some() || board_scope.area.is_some();
+        Ok(Panels {
+            actions: BoardActions::read(st, board_scope)?,
+            warnings: crate::web::jobs::warnings(st, Utc::now())?,
+            cross: SafetyCross::read(st, board_scope, month)?,
+            leadership: if is_page && team {
+                Some(Leadership::read(st, board_scope)?)
+            } else {
+                None
+            },
+            system: if is_page && !team {
+                Some(crate::web::panels::system::board_health(st, board_scope)?)
+            } else {
+                None
+            },
+            hoshin: if is_page && !team {
+                let (objectives, reviews) = st.with_store(|s| {
+                    Ok::<_, crate::store::StoreError>((s.objectives()?, s.reviews()?))
+                })?;
+                crate::web::panels::hoshin::board_row(st, board_scope, &objectives, &reviews)?
+            } else {
+                None
+            },
+        })
+    }
 }
 
 /// The board, the safety cross's month, the page (not the TV), the count of writes, the data

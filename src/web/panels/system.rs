@@ -3,6 +3,8 @@
 //! board over a window and twelve weeks, and rendered as tiles and table rows against
 //! `[targets]`. `/system` shows them all; the plant's and a site's boards show their tile row.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::Serialize;
@@ -85,7 +87,7 @@ struct Read {
     rec: Recorded,
     routines: Vec<(Routine, Vec<Occurrence>)>,
     actions: Vec<(Action, Vec<ActionChange>)>,
-    emergencies: Vec<Emergency>,
+    emergencies: Arc<Vec<Emergency>>,
     today: NaiveDate,
     a3s: Vec<crate::system::A3Fact>,
 }
@@ -110,23 +112,7 @@ impl Read {
                 (a, h)
             })
             .collect();
-        let emergencies = state
-            .loaded()
-            .engine
-            .orders(&OrderQuery {
-                kinds: vec![Kind::Emergency],
-                created_since: Some(span),
-                ..OrderQuery::default()
-            })?
-            .orders
-            .into_iter()
-            .map(|o| Emergency {
-                created_at: o.created_at,
-                site: o.site,
-                area: o.area,
-                crew: o.crew,
-            })
-            .collect();
+        let emergencies = emergencies_since(state, span)?;
         Ok(Read {
             rec,
             routines,
@@ -149,6 +135,37 @@ impl Read {
             a3s: &self.a3s,
         }
     }
+}
+
+/// The emergencies created since `span`, found once per data version: a board's page reads
+/// its small parts again after every write, and finding them is a pass over every order.
+fn emergencies_since(
+    state: &AppState,
+    span: DateTime<Utc>,
+) -> Result<Arc<Vec<Emergency>>, AppError> {
+    let loaded = state.loaded();
+    state
+        .emergencies()
+        .try_get_with((loaded.version, span.timestamp_millis()), || {
+            let found = loaded.engine.orders(&OrderQuery {
+                kinds: vec![Kind::Emergency],
+                created_since: Some(span),
+                ..OrderQuery::default()
+            })?;
+            Ok::<_, AppError>(Arc::new(
+                found
+                    .orders
+                    .into_iter()
+                    .map(|o| Emergency {
+                        created_at: o.created_at,
+                        site: o.site,
+                        area: o.area,
+                        crew: o.crew,
+                    })
+                    .collect(),
+            ))
+        })
+        .map_err(|e| (*e).clone())
 }
 
 /// The indicators of a board's tile row: the boards within it (a site's areas and crews, or the
