@@ -14,6 +14,7 @@
 //!
 //!   cargo bench --bench soak
 //!   GEMBA_SOAK_ORDERS=200000 GEMBA_SOAK_SECONDS=120 cargo bench --bench soak
+//!   GEMBA_SOAK_NO_WRITES=1 cargo bench --bench soak      # without the action writes
 //!
 //! Exits with 1 when a request failed or a job's file failed; the figures are for
 //! docs/performance.md.
@@ -199,7 +200,16 @@ fn main() {
                 out
             }));
         }
-        let writer = tokio::spawn(write_actions(client.clone(), base.clone(), start, end));
+        let writer = tokio::spawn(write_actions(
+            client.clone(),
+            base.clone(),
+            start,
+            if std::env::var("GEMBA_SOAK_NO_WRITES").is_ok() {
+                start
+            } else {
+                end
+            },
+        ));
         let dropper = tokio::spawn(drop_files(drop.clone(), end));
         let sampler = tokio::spawn(async move {
             let mut rss = Vec::new();
