@@ -58,12 +58,7 @@ struct Inner {
     config: Config,
     store: Mutex<Store>,
     db_url: String,
-    /// The reload's own connection (opened on first use, dropped after an error): loading a
-    /// million orders takes seconds, and the requests' small reads and writes go on meanwhile.
-    /// Held for the whole reload, so there is one at a time (the watcher and a job both find
-    /// new data).
-    reload_store: Mutex<Option<Store>>,
-    /// The one thread that reloads (see [`spawn_reloader`]).
+    /// The one thread that reloads, one reload at a time (see [`spawn_reloader`]).
     reloader: std::sync::mpsc::Sender<ReloadJob>,
     /// Loads so far: the next one's number.
     loads: std::sync::atomic::AtomicI64,
@@ -105,29 +100,30 @@ thread_local! {
     static PREPARING: std::cell::RefCell<Option<Arc<Loaded>>> = const { std::cell::RefCell::new(None) };
 }
 
-thread_local! {
-    /// Whether this thread is the reload thread.
-    static ON_RELOADER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// A reload, sent to the reload thread.
-type ReloadJob = Box<dyn FnOnce() + Send>;
+/// A reload, sent to the reload thread, which lends it the thread's own store connection.
+type ReloadJob = Box<dyn FnOnce(&mut Option<Store>) + Send>;
 
 /// Starts the thread every reload runs on. A new engine's memory (hundreds of MB per million
 /// orders) is then always taken by this thread, and the old engine's, freed by whichever
 /// request lets go of it last, is reused for the next: mimalloc hands memory freed on another
 /// thread back to the thread that took it when that thread next allocates. With reloads
 /// spread over the runtime's blocking threads, the server's memory grew reload after reload
-/// under load (docs/performance.md, the soak). The thread ends with the state (its sender
-/// dropped).
+/// under load (docs/performance.md, the soak).
+///
+/// The thread has a store connection of its own (opened on first use, dropped after an
+/// error): loading a million orders takes seconds, and the requests' small reads and writes go
+/// on meanwhile on theirs. Reloads come one at a time, in the order asked (the watcher and a
+/// job both find new data). The thread ends with the state (its sender dropped).
 fn spawn_reloader() -> std::sync::mpsc::Sender<ReloadJob> {
     let (send, jobs) = std::sync::mpsc::channel::<ReloadJob>();
     std::thread::Builder::new()
         .name("gemba-reload".into())
         .spawn(move || {
-            ON_RELOADER.with(|r| r.set(true));
+            let mut own: Option<Store> = None;
             for job in jobs {
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                let run = std::panic::AssertUnwindSafe(|| job(&mut own));
+                if std::panic::catch_unwind(run).is_err() {
+                    own = None;
                     tracing::error!("a reload panicked; the data loaded before it is shown");
                 }
             }
@@ -335,7 +331,6 @@ impl AppState {
                 config: config.clone(),
                 store: Mutex::new(store),
                 db_url: db_url.to_string(),
-                reload_store: Mutex::new(None),
                 reloader: spawn_reloader(),
                 loads: std::sync::atomic::AtomicI64::new(0),
                 loaded: RwLock::new(None),
@@ -503,15 +498,13 @@ impl AppState {
     /// parts measured from the orders are computed over the new data before it is shown, so no
     /// request waits for them; the cached answers are computed again as they are asked for
     /// (`cache.rs`).
-    /// Returns whether it loaded. Blocking.
+    /// Returns whether it loaded. Blocking; never called from a reload (it would wait for
+    /// itself).
     fn reload_engine(&self, only_if_new: bool) -> Result<bool, AppError> {
-        if ON_RELOADER.with(|r| r.get()) {
-            return self.reload_here(only_if_new);
-        }
         let (reply, answer) = std::sync::mpsc::channel();
         let me = self.clone();
-        let job: ReloadJob = Box::new(move || {
-            let _ = reply.send(me.reload_here(only_if_new));
+        let job: ReloadJob = Box::new(move |own| {
+            let _ = reply.send(me.reload_here(own, only_if_new));
         });
         self.inner
             .reloader
@@ -522,15 +515,10 @@ impl AppState {
         })?
     }
 
-    /// [`AppState::reload_engine`], on the reload thread.
-    fn reload_here(&self, only_if_new: bool) -> Result<bool, AppError> {
-        let mut own = self
-            .inner
-            .reload_store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+    /// [`AppState::reload_engine`], on the reload thread with its connection `own`.
+    fn reload_here(&self, own: &mut Option<Store>, only_if_new: bool) -> Result<bool, AppError> {
         let started = Instant::now();
-        let loaded = match self.load_on(&mut own, only_if_new) {
+        let loaded = match self.load_on(own, only_if_new) {
             Ok(Some(l)) => Arc::new(l),
             Ok(None) => return Ok(false),
             Err(e) => {
@@ -587,7 +575,6 @@ impl AppState {
             *self.inner.loaded.write().expect("lock") = Some(loaded);
             *kept = boards;
         }
-        drop(own);
         tracing::info!(
             "engine reloaded in {:?} (loaded in {loaded_in:?}, then {warmed} boards; load {v}, {n} orders)",
             started.elapsed()
