@@ -940,12 +940,33 @@ impl Store {
     }
 
     pub fn action_history(&mut self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
-        on_mut!(self, e => e.action_history(Some(id)))
+        on_mut!(self, e => e.action_history(id))
     }
 
-    /// Every action's history, by action, each in order (one read for all of them).
-    pub fn action_histories(&mut self) -> Result<Vec<ActionChange>, StoreError> {
-        on_mut!(self, e => e.action_history(None))
+    /// The actions that can count in the management system's indicators from `since` on:
+    /// those changed since then (every change writes `updated_at` and a history line at the
+    /// same instant) or due on or after `due_from`. Each with its history in order; the most
+    /// recently changed first. An action closed before the window is not read, so the read
+    /// stays the window's size however many years of actions the store holds.
+    pub fn actions_touched(
+        &mut self,
+        since: DateTime<Utc>,
+        due_from: NaiveDate,
+    ) -> Result<Vec<(Action, Vec<ActionChange>)>, StoreError> {
+        let due_from = due_from.format("%Y-%m-%d").to_string();
+        let (actions, lines) = on_mut!(self, e => e.actions_touched(since, &due_from))?;
+        let mut by_action: std::collections::HashMap<i64, Vec<ActionChange>> =
+            std::collections::HashMap::new();
+        for l in lines {
+            by_action.entry(l.action_id).or_default().push(l);
+        }
+        Ok(actions
+            .into_iter()
+            .map(|a| {
+                let h = by_action.remove(&a.id).unwrap_or_default();
+                (a, h)
+            })
+            .collect())
     }
 
     /// History lines of the actions on or from `board` between two instants.

@@ -1346,16 +1346,55 @@ impl Postgres {
         })
     }
 
-    pub fn action_history(&mut self, id: Option<i64>) -> Result<Vec<ActionChange>, StoreError> {
+    pub fn action_history(&mut self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
         self.call(|c, err| {
             c.query(
-                "SELECT action_id, at, who, what FROM action_history WHERE $1::bigint IS NULL OR action_id = $1 ORDER BY action_id, at, seq",
+                "SELECT action_id, at, who, what FROM action_history WHERE action_id = $1 ORDER BY at, seq",
                 &[&id],
             )
             .map_err(err)?
             .iter()
             .map(|r| change_from_row(r).map_err(err))
             .collect()
+        })
+    }
+
+    pub fn actions_touched(
+        &mut self,
+        since: DateTime<Utc>,
+        due_from: &str,
+    ) -> Result<(Vec<Action>, Vec<ActionChange>), StoreError> {
+        self.call(|c, err| {
+            // One snapshot for both reads: a write between them cannot split an action from
+            // its lines.
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(err)?;
+            let actions = tx
+                .query(
+                    &format!(
+                        "SELECT {ACTION_COLUMNS} FROM actions WHERE updated_at >= $1 OR due >= $2 ORDER BY updated_at DESC, id DESC"
+                    ),
+                    &[&ms(since), &due_from],
+                )
+                .map_err(err)?
+                .iter()
+                .map(|r| action_from_row(r).map_err(err))
+                .collect::<Result<_, _>>()?;
+            let lines = tx
+                .query(
+                    "SELECT h.action_id, h.at, h.who, h.what FROM action_history h JOIN actions a ON a.id = h.action_id WHERE a.updated_at >= $1 OR a.due >= $2 ORDER BY h.action_id, h.at, h.seq",
+                    &[&ms(since), &due_from],
+                )
+                .map_err(err)?
+                .iter()
+                .map(|r| change_from_row(r).map_err(err))
+                .collect::<Result<_, _>>()?;
+            tx.commit().map_err(err)?;
+            Ok((actions, lines))
         })
     }
 

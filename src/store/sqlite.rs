@@ -1043,16 +1043,50 @@ impl Sqlite {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    /// The history of one action, or of every action (by action, then in order).
-    pub fn action_history(&self, id: Option<i64>) -> Result<Vec<ActionChange>, StoreError> {
+    /// The history of one action, in order.
+    pub fn action_history(&self, id: i64) -> Result<Vec<ActionChange>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT action_id, at, who, what FROM action_history WHERE ?1 IS NULL OR action_id = ?1 ORDER BY action_id, at, rowid")
+            .prepare("SELECT action_id, at, who, what FROM action_history WHERE action_id = ?1 ORDER BY at, rowid")
             .map_err(self.err())?;
         let rows = stmt
             .query_map(params![id], change_from_row)
             .map_err(self.err())?;
         rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// The actions changed since `since` or due on or after `due_from`, and their histories
+    /// (by action, each in order).
+    pub fn actions_touched(
+        &self,
+        since: DateTime<Utc>,
+        due_from: &str,
+    ) -> Result<(Vec<Action>, Vec<ActionChange>), StoreError> {
+        // One snapshot for both reads: a write between them cannot split an action from its
+        // lines.
+        let tx = self.conn.unchecked_transaction().map_err(self.err())?;
+        let mut stmt = tx
+            .prepare(&format!(
+                "SELECT {ACTION_COLUMNS} FROM actions WHERE updated_at >= ?1 OR due >= ?2 ORDER BY updated_at DESC, id DESC"
+            ))
+            .map_err(self.err())?;
+        let actions = stmt
+            .query_map(params![ms(since), due_from], action_from_row)
+            .map_err(self.err())?
+            .collect::<Result<_, _>>()
+            .map_err(self.err())?;
+        drop(stmt);
+        let mut stmt = tx
+            .prepare("SELECT h.action_id, h.at, h.who, h.what FROM action_history h JOIN actions a ON a.id = h.action_id WHERE a.updated_at >= ?1 OR a.due >= ?2 ORDER BY h.action_id, h.at, h.rowid")
+            .map_err(self.err())?;
+        let lines = stmt
+            .query_map(params![ms(since), due_from], change_from_row)
+            .map_err(self.err())?
+            .collect::<Result<_, _>>()
+            .map_err(self.err())?;
+        drop(stmt);
+        tx.commit().map_err(self.err())?;
+        Ok((actions, lines))
     }
 
     /// History lines of a board's actions between two instants (for a huddle's counts).

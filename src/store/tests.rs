@@ -825,13 +825,16 @@ both! {
         assert!(store.actions(Some("crew:Mech"), Some("crew:Mech")).unwrap().is_empty());
         let history: Vec<String> = store.action_history(a).unwrap().into_iter().map(|h| h.what).collect();
         assert_eq!(history, ["created", "escalated"]);
-        let every: Vec<(i64, String)> = store.action_histories().unwrap().into_iter().map(|h| (h.action_id, h.what)).collect();
-        let mut want: Vec<(i64, String)> = [a, b]
-            .iter()
-            .flat_map(|id| store.action_history(*id).unwrap().into_iter().map(|h| (h.action_id, h.what)))
-            .collect();
-        want.sort_by_key(|w| w.0);
-        assert_eq!(every, want, "every action's lines, by action, each in order");
+        // Touched: changed since the instant, or due on or after the day; lines in order.
+        let touched = |store: &mut Store, since: i64, due: &str| -> Vec<(i64, Vec<String>)> {
+            let due = NaiveDate::parse_from_str(due, "%Y-%m-%d").unwrap();
+            let got = store.actions_touched(at(since), due).unwrap();
+            got.into_iter().map(|(a, h)| (a.id, h.into_iter().map(|l| l.what).collect())).collect()
+        };
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(touched(store, 25, "2027-01-01"), [(a, lines(&["created", "escalated"]))], "changed since");
+        assert_eq!(touched(store, 31, "2026-12-03"), [(a, lines(&["created", "escalated"])), (b, lines(&["created"]))], "due from the day on");
+        assert!(touched(store, 31, "2026-12-04").is_empty(), "neither changed since nor due");
         assert_eq!(store.changes_between("crew:Mech", at(0), at(25)).unwrap().len(), 1);
         assert_eq!(store.changes_between("area:Packing", at(0), at(100)).unwrap().len(), 2);
     }

@@ -98,20 +98,8 @@ impl Read {
         let now = Utc::now();
         let rec = Recorded::read(state, span, end)?;
         let routines = rec.chart(state, span, end, now)?;
-        let (actions, lines) = state.with_store(|s| {
-            Ok::<_, crate::store::StoreError>((s.actions(None, None)?, s.action_histories()?))
-        })?;
-        let mut by_action: std::collections::HashMap<i64, Vec<ActionChange>> = Default::default();
-        for l in lines {
-            by_action.entry(l.action_id).or_default().push(l);
-        }
-        let actions = actions
-            .into_iter()
-            .map(|a| {
-                let h = by_action.remove(&a.id).unwrap_or_default();
-                (a, h)
-            })
-            .collect();
+        let due_from = span.with_timezone(&tz).date_naive();
+        let actions = state.with_store(|s| s.actions_touched(span, due_from))?;
         let emergencies = emergencies_since(state, span)?;
         Ok(Read {
             rec,
