@@ -290,11 +290,11 @@ struct DemoArgs {
     orders: Option<u64>,
 }
 
-/// No transparent huge pages for this process. mimalloc asks for them on its arenas, so the
-/// kernel backs each 2 MiB of an arena with one huge page, and a few live blocks keep the whole
-/// of it resident after mimalloc has given the rest back. Under load, with the engine reloaded
-/// every few seconds, the server's resident memory rose some 20 MB a minute while its live heap
-/// stayed flat; without huge pages it levels off (docs/performance.md, the soak).
+/// No transparent huge pages for this process. mimalloc asks for them on its arenas, where a
+/// few live blocks can then keep a whole 2 MiB resident after mimalloc has given the rest back.
+/// Under load, with the engine reloaded every few seconds, the server's resident memory rose
+/// some 20 MB a minute while its live heap stayed flat; without huge pages it levels off, and
+/// imports are no slower (docs/performance.md, the soak).
 #[cfg(target_os = "linux")]
 fn no_huge_pages() {
     if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
