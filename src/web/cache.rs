@@ -121,6 +121,17 @@ struct Kept {
     answer: Answer,
 }
 
+impl Kept {
+    /// An answer just computed over the load `version`.
+    fn now(version: i64, answer: Answer) -> Kept {
+        Kept {
+            version,
+            at: Instant::now(),
+            answer,
+        }
+    }
+}
+
 /// The cache of answers and the gate of computations.
 pub struct Answers {
     cache: moka::future::Cache<Key, Kept>,
@@ -303,11 +314,7 @@ pub async fn answer(State(state): State<AppState>, req: Request, next: Next) -> 
         };
         return match compute(&state, req, next).await {
             Ok(answer) => {
-                let kept = Kept {
-                    version,
-                    at: Instant::now(),
-                    answer,
-                };
+                let kept = Kept::now(version, answer);
                 answers.cache.insert(key, kept.clone()).await;
                 kept.answer.into_response()
             }
@@ -320,11 +327,7 @@ pub async fn answer(State(state): State<AppState>, req: Request, next: Next) -> 
         .cache
         .try_get_with(key, async move {
             let answer = compute(&computing, req, next).await?;
-            Ok::<_, Uncached>(Kept {
-                version,
-                at: Instant::now(),
-                answer,
-            })
+            Ok::<_, Uncached>(Kept::now(version, answer))
         })
         .await;
     match computed {

@@ -1042,24 +1042,29 @@ mod tests {
         .unwrap()
     }
 
-    /// A sync as another process writes it: its run, one page of one order, its end.
-    fn sync_one(state: &AppState, id: &str) -> i64 {
+    /// One page of one order committed to a sync's `run`; the page's counts.
+    fn commit_one(s: &mut Store, run: i64, id: &str) -> RunCounts {
         let counts = RunCounts {
             read: 1,
             upserted: 1,
             rejected: 0,
         };
-        let orders = [crate::store::tests::order(id, "synced")];
-        let mut s = Store::open(state.db_url()).unwrap();
-        let run = start_sync(&mut s);
         s.commit_page(&Page {
             run_id: run,
-            orders: &orders,
+            orders: &[crate::store::tests::order(id, "synced")],
             rejections: &[],
             counts,
             watermark: None,
         })
         .unwrap();
+        counts
+    }
+
+    /// A sync as another process writes it: its run, one page of one order, its end.
+    fn sync_one(state: &AppState, id: &str) -> i64 {
+        let mut s = Store::open(state.db_url()).unwrap();
+        let run = start_sync(&mut s);
+        let counts = commit_one(&mut s, run, id);
         s.finish_run(run, counts, None).unwrap();
         run
     }
@@ -1096,20 +1101,7 @@ mod tests {
         assert!(state.refresh_if_changed().unwrap(), "a run started");
         assert!(!state.refresh_if_changed().unwrap(), "nothing since");
         // The page lands in the run the engine was loaded with: still new data.
-        let page = [crate::store::tests::order("P-1", "first page")];
-        let counts = RunCounts {
-            read: 1,
-            upserted: 1,
-            rejected: 0,
-        };
-        s.commit_page(&Page {
-            run_id: run,
-            orders: &page,
-            rejections: &[],
-            counts,
-            watermark: None,
-        })
-        .unwrap();
+        commit_one(&mut s, run, "P-1");
         let version = state.loaded().version;
         assert!(state.refresh_if_changed().unwrap(), "a page landed");
         assert_eq!(state.loaded().orders, orders + 1);
